@@ -1,0 +1,112 @@
+"""Cross-validation for 2-D targets.
+
+scikit-learn's :class:`~sklearn.model_selection.StratifiedKFold` refuses the
+2-D seed layouts; :class:`StratifiedTargetKFold` stratifies on the label derived
+from them (absent, or the class of the present object) and is usable as ``cv=``.
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection._split import _BaseKFold
+
+from .targets import encode_landmark_target, encode_localization_target
+
+__all__ = ["StratifiedTargetKFold", "stratification_labels"]
+
+LAYOUTS = ("localization", "landmarks")
+
+
+def stratification_labels(y, layout="localization"):
+    """The label a split stratifies on.
+
+    Parameters
+    ----------
+    y : array-like or DataFrame
+        A localization target ``(n_samples, 5 + n_classes)`` or a landmark
+        target ``(n_samples, 1 + 2 * n_landmarks)``, or their DataFrames.
+    layout : {"localization", "landmarks"}, default="localization"
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int
+        -1 where no object is present; otherwise the class index
+        (localization) or 0 (landmarks).
+
+    Examples
+    --------
+    >>> from sklocalize.model_selection import stratification_labels
+    >>> stratification_labels([[1, .5, .5, .2, .2, 0, 1], [0, 0, 0, 0, 0, 0, 0]])
+    array([ 1, -1])
+    """
+    if layout == "localization":
+        y, _ = encode_localization_target(y)
+        labels = np.nan_to_num(y[:, 5:]).argmax(axis=1)
+    elif layout == "landmarks":
+        y = encode_landmark_target(y)
+        labels = np.zeros(len(y), dtype=int)
+    else:
+        raise ValueError(f"layout must be one of {LAYOUTS}; got {layout!r}.")
+    return np.where(y[:, 0] == 1, labels, -1)
+
+
+class StratifiedTargetKFold(_BaseKFold):
+    """K-fold that keeps the share of absent images and of each class per fold.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=False
+    random_state : int, RandomState instance or None, default=None
+        Used when ``shuffle=True``.
+    layout : {"localization", "landmarks"}, default="localization"
+        How to read ``y`` (see :func:`stratification_labels`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklocalize.model_selection import StratifiedTargetKFold
+    >>> y = np.zeros((6, 7)); y[:4, 0] = 1; y[:4, 1:5] = .5; y[:4, 5] = 1
+    >>> cv = StratifiedTargetKFold(n_splits=2)
+    >>> [len(test) for _, test in cv.split(np.zeros((6, 1)), y)]
+    [3, 3]
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None,
+                 layout="localization"):
+        super().__init__(n_splits=n_splits, shuffle=shuffle,
+                         random_state=random_state)
+        self.layout = layout
+
+    def _iter_test_masks(self, X, y=None, groups=None):
+        labels = stratification_labels(y, self.layout)
+        inner = StratifiedKFold(self.n_splits, shuffle=self.shuffle,
+                                random_state=self.random_state)
+        for _, test in inner.split(np.zeros(len(labels)), labels):
+            mask = np.zeros(len(labels), dtype=bool)
+            mask[test] = True
+            yield mask
+
+    def split(self, X, y, groups=None):
+        """Generate indices to split data into training and test set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like or DataFrame
+            The 2-D target.
+        groups : None
+            Ignored.
+
+        Yields
+        ------
+        train, test : ndarray
+            The indices of each split.
+        """
+        if y is None:
+            raise ValueError(
+                "StratifiedTargetKFold needs y to stratify on; got y=None."
+            )
+        if isinstance(y, pd.DataFrame):
+            y = y.reset_index(drop=True)
+        return super().split(X, y, groups)

@@ -1,0 +1,356 @@
+"""Masked multi-task losses, in torch (the one implementation of each).
+
+Both tasks share the same masking rule (see :mod:`sklocalize.targets`): the
+presence term counts for every image; the box, class or point terms count only
+where the object is present (and, for boxes and points, annotated).
+
+Two forms:
+
+``"seed"``
+    The textbook squared error over the whole target vector: per image,
+    ``(p - y_p)^2``, plus, where ``y_p = 1``, the squared error of every box
+    (point) entry and every class entry, the heads' outputs turned into
+    probabilities first (sigmoid for presence, softmax for the class). Averaged
+    over images.
+``"practical"``
+    Binary cross-entropy on the presence logit (mean over images), plus
+    ``box_weight`` times a box (point) regression term (mean over annotated
+    objects), plus ``class_weight`` times the cross-entropy of the class
+    logits (mean over present objects). The presence term is weighted by
+    ``presence_weight``.
+
+The criteria (:class:`LocalizationLoss`, :class:`LandmarkLoss`) return the
+total, and keep the detached terms of the last call in ``terms_`` so the
+estimators can record each term in the history.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..boxes import elementwise_generalized_box_iou
+
+__all__ = [
+    "LandmarkLoss",
+    "LocalizationLoss",
+    "landmark_loss",
+    "localization_loss",
+    "wing_loss",
+]
+
+BOX_LOSSES = ("mse", "smooth_l1", "giou", "l1_giou")
+POINT_LOSSES = ("mse", "smooth_l1", "wing")
+LOSS_KINDS = ("practical", "seed")
+
+
+_EPS = 1e-7
+
+
+def _presence_terms(presence, p_true, from_logits):
+    """(probability, binary cross-entropy per image) of the presence output."""
+    if from_logits:
+        proba = torch.sigmoid(presence)
+        bce = F.binary_cross_entropy_with_logits(presence, p_true, reduction="none")
+    else:
+        proba = presence
+        bce = F.binary_cross_entropy(presence.clamp(_EPS, 1 - _EPS), p_true,
+                                     reduction="none")
+    return proba, bce
+
+
+def _class_terms(classes, labels, from_logits):
+    """(probabilities, cross-entropy per image) of the class output."""
+    if from_logits:
+        return (torch.softmax(classes, dim=1),
+                F.cross_entropy(classes, labels, reduction="none"))
+    proba = classes.clamp(_EPS, 1.0)
+    log_proba = torch.log(proba / proba.sum(dim=1, keepdim=True))
+    return classes, F.nll_loss(log_proba, labels, reduction="none")
+
+
+def _masked_mean(values, mask):
+    """Mean of ``values`` over ``mask`` (0, with a gradient path, when empty)."""
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def wing_loss(error, width=0.05, curvature=0.01):
+    """Wing loss of a regression error (Feng et al., CVPR 2018).
+
+    ``w * ln(1 + |x| / eps)`` for ``|x| < w``, else ``|x| - C`` with
+    ``C = w - w * ln(1 + w / eps)``: logarithmic (large gradients) for small
+    errors, L1 for large ones.
+
+    Parameters
+    ----------
+    error : torch.Tensor
+        Prediction minus target, any shape.
+    width : float, default=0.05
+        ``w``, the range of the logarithmic part, in the error's units
+        (relative coordinates here: 0.05 is 5% of the image).
+    curvature : float, default=0.01
+        ``eps``; smaller makes the logarithmic part steeper.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        Elementwise loss, the shape of ``error``.
+
+    References
+    ----------
+    .. [1] Z.-H. Feng et al., "Wing Loss for Robust Facial Landmark
+       Localisation with Convolutional Neural Networks", CVPR 2018.
+    """
+    abs_err = error.abs()
+    c = width - width * math.log1p(width / curvature)
+    return torch.where(
+        abs_err < width, width * torch.log1p(abs_err / curvature), abs_err - c
+    )
+
+
+def _regression(error, kind, beta):
+    if kind == "mse":
+        return error.pow(2)
+    if kind == "smooth_l1":
+        return F.smooth_l1_loss(error, torch.zeros_like(error), reduction="none",
+                                beta=beta)
+    raise ValueError(f"Unknown regression loss {kind!r}.")
+
+
+def localization_loss(presence, boxes, classes, target, *, kind="practical",
+                      box_loss="smooth_l1", presence_weight=1.0, box_weight=1.0,
+                      class_weight=1.0, beta=0.05, from_logits=True):
+    """The masked localization loss and its terms.
+
+    Parameters
+    ----------
+    presence : torch.Tensor of shape (n_samples,)
+        The presence logit (or probability, with ``from_logits=False``).
+    boxes : torch.Tensor of shape (n_samples, 4)
+        Predicted relative ``"cxcyhw"`` boxes.
+    classes : torch.Tensor of shape (n_samples, n_classes)
+        The class logits (or probabilities, with ``from_logits=False``).
+    target : torch.Tensor of shape (n_samples, 5 + n_classes)
+        The seed layout; don't-care entries may hold anything (NaN included),
+        a NaN box where ``p_c = 1`` is masked out of the box term.
+    kind : {"practical", "seed"}, default="practical"
+    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
+        The practical form's box term, per object: the sum over the four
+        entries of the smooth L1 (``beta``) or squared error, ``1 - GIoU``, or
+        the L1 error plus ``1 - GIoU`` (as in DETR).
+    presence_weight, box_weight, class_weight : float, default=1.0
+        The practical form's term weights.
+    beta : float, default=0.05
+        The smooth L1 transition point, in relative units.
+    from_logits : bool, default=True
+        Whether ``presence`` and ``classes`` are logits (the module's outputs)
+        or probabilities (a prediction being scored). Probabilities are clipped
+        to [1e-7, 1 - 1e-7] for the cross-entropies.
+
+    Returns
+    -------
+    total : torch.Tensor (scalar)
+    terms : dict of str to torch.Tensor
+        ``presence``, ``box`` and ``class`` (unweighted).
+    """
+    p_true = target[:, 0]
+    present = p_true == 1
+    box_true = target[:, 1:5]
+    has_box = present & torch.isfinite(box_true).all(dim=1)
+    box_true = torch.nan_to_num(box_true, nan=0.0, posinf=0.0, neginf=0.0)
+    cls_true = torch.nan_to_num(target[:, 5:], nan=0.0)
+    p_proba, bce = _presence_terms(presence, p_true, from_logits)
+    c_proba, ce = _class_terms(classes, cls_true.argmax(dim=1), from_logits)
+
+    if kind == "seed":
+        box_sq = (boxes - box_true).pow(2).sum(dim=1)
+        cls_sq = (c_proba - cls_true).pow(2).sum(dim=1)
+        n = max(len(p_true), 1)
+        terms = {
+            "presence": (p_proba - p_true).pow(2).mean(),
+            "box": (box_sq * has_box).sum() / n,
+            "class": (cls_sq * present).sum() / n,
+        }
+        total = terms["presence"] + terms["box"] + terms["class"]
+        return total, terms
+
+    error = boxes - box_true
+    if box_loss in ("mse", "smooth_l1"):
+        per_box = _regression(error, box_loss, beta).sum(dim=1)
+    elif box_loss in ("giou", "l1_giou"):
+        giou = elementwise_generalized_box_iou(boxes, box_true, fmt="cxcyhw")
+        per_box = 1.0 - giou
+        if box_loss == "l1_giou":
+            per_box = per_box + error.abs().sum(dim=1)
+    else:
+        raise ValueError(
+            f"Unknown box_loss={box_loss!r}. Expected one of "
+            f"{', '.join(repr(b) for b in BOX_LOSSES)}."
+        )
+    terms = {
+        "presence": bce.mean(),
+        "box": _masked_mean(per_box, has_box),
+        "class": _masked_mean(ce, present),
+    }
+    total = (presence_weight * terms["presence"] + box_weight * terms["box"]
+             + class_weight * terms["class"])
+    return total, terms
+
+
+def landmark_loss(presence, points, target, *, kind="practical", point_loss="wing",
+                  presence_weight=1.0, point_weight=1.0, beta=0.05, wing_width=0.05,
+                  wing_curvature=0.01, from_logits=True):
+    """The masked landmark loss and its terms.
+
+    Parameters
+    ----------
+    presence : torch.Tensor of shape (n_samples,)
+        The presence logit (or probability, with ``from_logits=False``).
+    points : torch.Tensor of shape (n_samples, 2 * n_landmarks)
+        Predicted relative points ``x_1, y_1, ...``.
+    target : torch.Tensor of shape (n_samples, 1 + 2 * n_landmarks)
+        NaN points where ``p = 1`` (not visible) are masked out.
+    kind : {"practical", "seed"}, default="practical"
+    point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
+        The practical form's point term: the mean over visible points of the sum
+        over x and y of the elementwise loss.
+    presence_weight, point_weight : float, default=1.0
+    beta : float, default=0.05
+        Smooth L1 transition point.
+    wing_width, wing_curvature : float, default=0.05, 0.01
+        The wing loss's ``w`` and ``eps`` (see :func:`wing_loss`).
+    from_logits : bool, default=True
+        Whether ``presence`` is a logit or a probability.
+
+    Returns
+    -------
+    total : torch.Tensor (scalar)
+    terms : dict of str to torch.Tensor
+        ``presence`` and ``points`` (unweighted).
+    """
+    p_true = target[:, 0]
+    present = p_true == 1
+    n = len(p_true)
+    pts_true = target[:, 1:].reshape(n, -1, 2)
+    visible = present[:, None] & torch.isfinite(pts_true).all(dim=2)
+    pts_true = torch.nan_to_num(pts_true, nan=0.0, posinf=0.0, neginf=0.0)
+    error = points.reshape(n, -1, 2) - pts_true
+    p_proba, bce = _presence_terms(presence, p_true, from_logits)
+
+    if kind == "seed":
+        sq = (error.pow(2).sum(dim=2) * visible).sum(dim=1)
+        terms = {
+            "presence": (p_proba - p_true).pow(2).mean(),
+            "points": sq.sum() / max(n, 1),
+        }
+        return terms["presence"] + terms["points"], terms
+
+    if point_loss == "wing":
+        per_coord = wing_loss(error, wing_width, wing_curvature)
+    elif point_loss in ("mse", "smooth_l1"):
+        per_coord = _regression(error, point_loss, beta)
+    else:
+        raise ValueError(
+            f"Unknown point_loss={point_loss!r}. Expected one of "
+            f"{', '.join(repr(b) for b in POINT_LOSSES)}."
+        )
+    terms = {
+        "presence": bce.mean(),
+        "points": _masked_mean(per_coord.sum(dim=2), visible),
+    }
+    return presence_weight * terms["presence"] + point_weight * terms["points"], terms
+
+
+class _TermsLoss(nn.Module):
+    """A criterion that keeps the detached terms of its last call."""
+
+    def _keep(self, total, terms):
+        self.terms_ = {name: value.detach() for name, value in terms.items()}
+        return total
+
+
+class LocalizationLoss(_TermsLoss):
+    """Masked multi-task localization criterion (see :func:`localization_loss`).
+
+    Parameters
+    ----------
+    kind : {"practical", "seed"}, default="practical"
+    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
+    presence_weight, box_weight, class_weight : float, default=1.0
+    beta : float, default=0.05
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklocalize.nn import LocalizationLoss
+    >>> crit = LocalizationLoss()
+    >>> target = torch.tensor([[1.0, .5, .5, .2, .2, 1, 0], [0, 0, 0, 0, 0, 0, 0]])
+    >>> out = (torch.zeros(2), torch.full((2, 4), .5), torch.zeros(2, 2))
+    >>> float(crit(out, target)) > 0
+    True
+    """
+
+    def __init__(self, kind="practical", box_loss="smooth_l1", presence_weight=1.0,
+                 box_weight=1.0, class_weight=1.0, beta=0.05):
+        super().__init__()
+        self.kind = kind
+        self.box_loss = box_loss
+        self.presence_weight = presence_weight
+        self.box_weight = box_weight
+        self.class_weight = class_weight
+        self.beta = beta
+
+    def forward(self, y_pred, y_true):
+        presence_logit, boxes, class_logits = y_pred
+        total, terms = localization_loss(
+            presence_logit, boxes, class_logits, y_true, kind=self.kind,
+            box_loss=self.box_loss, presence_weight=self.presence_weight,
+            box_weight=self.box_weight, class_weight=self.class_weight,
+            beta=self.beta,
+        )
+        return self._keep(total, terms)
+
+
+class LandmarkLoss(_TermsLoss):
+    """Masked landmark criterion (see :func:`landmark_loss`).
+
+    Parameters
+    ----------
+    kind : {"practical", "seed"}, default="practical"
+    point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
+    presence_weight, point_weight : float, default=1.0
+    beta : float, default=0.05
+    wing_width, wing_curvature : float, default=0.05, 0.01
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklocalize.nn import LandmarkLoss
+    >>> crit = LandmarkLoss()
+    >>> target = torch.tensor([[1.0, .2, .3, .7, .3]])
+    >>> float(crit((torch.zeros(1), torch.full((1, 4), .5)), target)) > 0
+    True
+    """
+
+    def __init__(self, kind="practical", point_loss="wing", presence_weight=1.0,
+                 point_weight=1.0, beta=0.05, wing_width=0.05, wing_curvature=0.01):
+        super().__init__()
+        self.kind = kind
+        self.point_loss = point_loss
+        self.presence_weight = presence_weight
+        self.point_weight = point_weight
+        self.beta = beta
+        self.wing_width = wing_width
+        self.wing_curvature = wing_curvature
+
+    def forward(self, y_pred, y_true):
+        presence_logit, points = y_pred[0], y_pred[1]
+        total, terms = landmark_loss(
+            presence_logit, points, y_true, kind=self.kind,
+            point_loss=self.point_loss, presence_weight=self.presence_weight,
+            point_weight=self.point_weight, beta=self.beta,
+            wing_width=self.wing_width, wing_curvature=self.wing_curvature,
+        )
+        return self._keep(total, terms)

@@ -1,0 +1,539 @@
+"""The seed's target layouts: validation, masks, DataFrames and decoding.
+
+Localization
+------------
+One row per image, shape ``(n_samples, 5 + n_classes)``::
+
+    [p_c, b_x, b_y, b_h, b_w, c_1, ..., c_K]
+
+``p_c``
+    1 when the image holds an object, 0 when it holds none. Nothing else is
+    accepted.
+``b_x, b_y``
+    The box centre, relative to the image width and height (0-1).
+``b_h, b_w``
+    The box height and width, relative to the image height and width (0-1,
+    strictly positive). Note the order: height before width (the box format
+    ``"cxcyhw"`` of :mod:`sklocalize.boxes`).
+``c_1 ... c_K``
+    A one-hot class: exactly one 1, the rest 0.
+
+Where ``p_c = 0`` every other entry is "don't care": any value is accepted,
+NaN included, and it is ignored by the losses and metrics. Where ``p_c = 1``
+every entry is needed, with one exception: all four box entries may be NaN,
+meaning "an object is present but its box was not annotated". Such a row
+counts for the presence and class terms, and is masked out of the box loss and
+of the box metrics (IoU, localization accuracy). Anything else -- NaN or inf in
+a needed entry, a box value outside [0, 1], a non-positive size, a class part
+that is not one-hot, a ``p_c`` other than 0 or 1, a wrong number of columns --
+is a ``ValueError`` that names the first offending row.
+
+As a DataFrame (tidy form) the same target has the columns ``p_c, b_x, b_y,
+b_h, b_w, label``, where ``label`` holds the class name (string or integer;
+ignored where ``p_c = 0``). The classes are ordered as
+:class:`sklearn.preprocessing.LabelEncoder` orders them (sorted), and column
+``c_k`` of the array is ``classes[k - 1]``.
+
+Landmarks
+---------
+One row per image, shape ``(n_samples, 1 + 2 * n_landmarks)``::
+
+    [p, x_1, y_1, ..., x_L, y_L]
+
+``p`` is the presence (1/0) and ``(x_i, y_i)`` is point ``i`` relative to the
+image (0-1). Where ``p = 0`` the points are "don't care". Where ``p = 1`` a
+point whose x and y are both NaN is "not visible or not annotated" and is masked
+out of the loss and the metrics; a point with only one NaN coordinate, or with a
+coordinate outside [0, 1], is an error. As a DataFrame the columns are ``p,
+x_1, y_1, ..., x_L, y_L`` (or ``p, <name>_x, <name>_y, ...`` with landmark
+names).
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from .boxes import BOX_FORMATS, _check_image_size, box_convert, boxes_to_pixels
+
+__all__ = [
+    "LOCALIZATION_COLUMNS",
+    "box_mask",
+    "check_landmark_target",
+    "check_localization_target",
+    "decode_landmarks",
+    "decode_localization",
+    "encode_landmark_target",
+    "encode_localization_target",
+    "landmark_frame",
+    "localization_frame",
+    "point_mask",
+]
+
+LOCALIZATION_COLUMNS = ("p_c", "b_x", "b_y", "b_h", "b_w")
+N_BOX = 4
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def _as_2d_float(y, name):
+    if isinstance(y, pd.DataFrame):
+        raise TypeError(  # frames go through the frame readers first
+            f"{name} as a DataFrame must be converted with the frame reader first."
+        )
+    if hasattr(y, "detach") and hasattr(y, "numpy"):  # torch tensor
+        y = y.detach().cpu().numpy()
+    try:
+        arr = np.array(y, dtype=np.float64)  # always a copy
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be a 2-D array of numbers; got an object of type "
+            f"{type(y).__name__} that cannot be converted to floats."
+        ) from exc
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_columns); got an "
+            f"array with shape {arr.shape}."
+        )
+    return arr
+
+
+def _first_bad_row(bad, name, what):
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        raise ValueError(
+            f"{name} {what} in {rows.size} row(s); the first is row {rows[0]}."
+        )
+
+
+def _check_presence(p, name, column):
+    if not np.all(np.isfinite(p)):
+        _first_bad_row(
+            ~np.isfinite(p), name, f"has a NaN or infinite presence ({column})"
+        )
+    _first_bad_row(
+        (p != 0) & (p != 1), name,
+        f"has a presence ({column}) that is neither 0 nor 1",
+    )
+    return p == 1
+
+
+# --------------------------------------------------------------------------
+# localization
+
+
+def check_localization_target(y, *, n_classes=None, name="y", allow_missing_box=True):
+    """Validate a localization target in the seed layout.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 5 + n_classes)
+        The target, see the module docstring.
+    n_classes : int, default=None
+        The expected number of classes; None accepts any number >= 1.
+    name : str, default="y"
+        The name used in error messages.
+    allow_missing_box : bool, default=True
+        Whether a present object may have an all-NaN (not annotated) box.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 5 + n_classes), dtype float64
+        A validated copy; the caller's object is never modified.
+    """
+    y = _as_2d_float(y, name)
+    n_cols = y.shape[1]
+    if n_classes is None and n_cols < 6:
+        raise ValueError(
+            f"{name} must have 5 + n_classes columns [p_c, b_x, b_y, b_h, b_w, "
+            f"c_1, ..., c_K] with at least one class column; got {n_cols} columns."
+        )
+    if n_classes is not None and n_cols != 5 + n_classes:
+        raise ValueError(
+            f"{name} must have 5 + n_classes = {5 + n_classes} columns "
+            f"[p_c, b_x, b_y, b_h, b_w, c_1, ..., c_{n_classes}] for the "
+            f"{n_classes} classes seen at fit; got {n_cols} columns."
+        )
+    present = _check_presence(y[:, 0], name, "p_c")
+    box = y[:, 1:5]
+    cls = y[:, 5:]
+    all_nan_box = np.isnan(box).all(axis=1)
+    missing = present & all_nan_box
+    if not allow_missing_box:
+        _first_bad_row(missing, name, "has a present object (p_c = 1) with a NaN box")
+    annotated = present & ~all_nan_box
+    _first_bad_row(
+        annotated & ~np.isfinite(box).all(axis=1), name,
+        "has a NaN or infinite box value where p_c = 1 (a box is either fully "
+        "given or all four values are NaN, meaning 'not annotated')",
+    )
+    with np.errstate(invalid="ignore"):
+        _first_bad_row(
+            annotated & ((box < 0) | (box > 1)).any(axis=1), name,
+            "has a box value (b_x, b_y, b_h, b_w) outside [0, 1] where p_c = 1 "
+            "(boxes are relative to the image size)",
+        )
+        _first_bad_row(
+            annotated & (box[:, 2:] <= 0).any(axis=1), name,
+            "has a non-positive box height or width (b_h, b_w) where p_c = 1",
+        )
+        onehot = (
+            np.isfinite(cls).all(axis=1)
+            & ((cls == 0) | (cls == 1)).all(axis=1)
+            & (cls.sum(axis=1) == 1)
+        )
+    _first_bad_row(
+        present & ~onehot, name,
+        "has a class part (c_1, ..., c_K) that is not one-hot where p_c = 1",
+    )
+    return y
+
+
+def box_mask(y):
+    """Rows whose box counts: object present and box annotated.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples, 5 + n_classes)
+        A validated localization target.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples,), dtype bool
+    """
+    return (y[:, 0] == 1) & np.isfinite(y[:, 1:5]).all(axis=1)
+
+
+def _frame_labels(frame, name):
+    missing = [c for c in (*LOCALIZATION_COLUMNS, "label") if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{name} as a DataFrame must have the columns p_c, b_x, b_y, b_h, b_w, "
+            f"label; missing {missing}, got {list(frame.columns)}."
+        )
+
+
+def _classes_from_labels(labels, name):
+    labels = list(labels)
+    is_str = [isinstance(v, str) for v in labels]
+    is_num = [isinstance(v, (numbers.Number, np.number)) and not isinstance(v, bool)
+              for v in labels]
+    if not (all(is_str) or all(is_num)):
+        raise TypeError(
+            f"The labels in {name} must all be strings or all be numbers; got a "
+            f"mix of types: {sorted({type(v).__name__ for v in labels})}."
+        )
+    return np.unique(np.asarray(labels))
+
+
+def encode_localization_target(y, classes=None, *, name="y"):
+    """Validate ``y`` (array or DataFrame) and return it in the seed layout.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 5 + n_classes) or DataFrame
+        The seed layout, or a tidy DataFrame with columns ``p_c, b_x, b_y,
+        b_h, b_w, label``.
+    classes : array-like of shape (n_classes,), default=None
+        The classes seen at fit. None learns them from ``y``: sorted labels for
+        a DataFrame, ``0 .. K-1`` (the column indices) for an array.
+    name : str, default="y"
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 5 + n_classes), dtype float64
+        A validated copy.
+    classes : ndarray of shape (n_classes,)
+    """
+    if isinstance(y, pd.DataFrame):
+        _frame_labels(y, name)
+        present_mask = y["p_c"].to_numpy() == 1
+        labels = y["label"].to_numpy()[present_mask]
+        if classes is None:
+            if len(labels) == 0:
+                raise ValueError(
+                    f"{name} has no present object (p_c = 1), so no class can be "
+                    "learned from its label column."
+                )
+            classes = _classes_from_labels(labels, name)
+        classes = np.asarray(classes)
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        unseen = sorted({str(v) for v in labels.tolist() if v not in index})
+        if unseen:
+            raise ValueError(
+                f"{name} has label(s) {unseen} that were not seen at fit; the "
+                f"known classes are {classes.tolist()}."
+            )
+        arr = np.zeros((len(y), 5 + len(classes)))
+        arr[:, :5] = _as_2d_float(y[list(LOCALIZATION_COLUMNS)].to_numpy(), name)
+        rows = np.flatnonzero(present_mask)
+        arr[rows, 5 + np.array([index[v] for v in labels], dtype=int)] = 1
+        arr[~present_mask, 5:] = np.nan  # don't care
+        y = check_localization_target(arr, n_classes=len(classes), name=name)
+        return y, classes
+    n_classes = None if classes is None else len(classes)
+    y = check_localization_target(y, n_classes=n_classes, name=name)
+    if classes is None:
+        classes = np.arange(y.shape[1] - 5)
+    return y, np.asarray(classes)
+
+
+def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
+                       presence_proba=None):
+    """The seed layout as a tidy DataFrame.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 5 + n_classes)
+        A localization target or prediction.
+    classes : array-like of shape (n_classes,), default=None
+        Class names for the label column; default ``0 .. K-1``.
+    box_format : {"cxcyhw", "cxcywh", "xyxy", "xywh"}, default="cxcyhw"
+        The box columns: ``b_x, b_y, b_h, b_w`` for ``"cxcyhw"``, else
+        ``cx, cy, w, h``, ``x1, y1, x2, y2`` or ``x1, y1, w, h``.
+    image_size : tuple of (height, width), default=None
+        Give it to have the boxes in pixels; None keeps them relative.
+    presence_proba : array-like of shape (n_samples,), default=None
+        Added as a ``presence_proba`` column when given.
+
+    Returns
+    -------
+    frame : DataFrame
+        Columns ``p_c``, the four box columns, ``label`` (None where
+        ``p_c = 0``) and optionally ``presence_proba``.
+    """
+    y = _as_2d_float(y, "y")
+    if classes is None:
+        classes = np.arange(y.shape[1] - 5)
+    classes = np.asarray(classes)
+    if y.shape[1] != 5 + len(classes):
+        raise ValueError(
+            f"y must have 5 + n_classes = {5 + len(classes)} columns for the "
+            f"{len(classes)} classes given; got {y.shape[1]} columns."
+        )
+    if box_format not in BOX_FORMATS:
+        raise ValueError(
+            f"Unknown box_format={box_format!r}. Expected one of "
+            f"{', '.join(repr(f) for f in BOX_FORMATS)}."
+        )
+    boxes = box_convert(y[:, 1:5], "cxcyhw", box_format)
+    if image_size is not None:
+        boxes = boxes_to_pixels(boxes, image_size, fmt=box_format)
+    names = {
+        "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
+        "cxcywh": ["cx", "cy", "w", "h"],
+        "xyxy": ["x1", "y1", "x2", "y2"],
+        "xywh": ["x1", "y1", "w", "h"],
+    }[box_format]
+    present = y[:, 0] == 1
+    cls = np.nan_to_num(y[:, 5:], nan=-np.inf).argmax(axis=1)
+    labels = [classes[k].item() if p else None for k, p in zip(cls, present)]
+    frame = pd.DataFrame(boxes, columns=names)
+    frame.insert(0, "p_c", y[:, 0].astype(int))
+    frame["label"] = pd.Series(labels, dtype=object)
+    if presence_proba is not None:
+        frame["presence_proba"] = np.asarray(presence_proba, dtype=float)
+    return frame
+
+
+def decode_localization(presence_proba, boxes, class_proba, threshold=0.5):
+    """Turn the heads' outputs into the seed layout.
+
+    Parameters
+    ----------
+    presence_proba : ndarray of shape (n_samples,)
+    boxes : ndarray of shape (n_samples, 4)
+        Relative ``"cxcyhw"`` boxes.
+    class_proba : ndarray of shape (n_samples, n_classes)
+    threshold : float, default=0.5
+        ``p_c = 1`` where ``presence_proba >= threshold``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 5 + n_classes)
+        Where ``p_c = 0`` the box and class entries (the "don't care" entries)
+        are filled with 0.
+    """
+    n, k = class_proba.shape
+    y = np.zeros((n, 5 + k))
+    present = np.asarray(presence_proba) >= threshold
+    y[:, 0] = present
+    y[present, 1:5] = np.clip(boxes[present], 0.0, 1.0)
+    y[np.flatnonzero(present), 5 + class_proba[present].argmax(axis=1)] = 1
+    return y
+
+
+# --------------------------------------------------------------------------
+# landmarks
+
+
+def check_landmark_target(y, *, n_landmarks=None, name="y", allow_missing_points=True):
+    """Validate a landmark target ``[p, x_1, y_1, ..., x_L, y_L]``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+    n_landmarks : int, default=None
+        The expected number of points; None accepts any number >= 1.
+    name : str, default="y"
+    allow_missing_points : bool, default=True
+        Whether a present face may have NaN (not visible) points.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 1 + 2 * n_landmarks), dtype float64
+        A validated copy.
+    """
+    y = _as_2d_float(y, name)
+    n_cols = y.shape[1]
+    if n_cols < 3 or n_cols % 2 == 0:
+        raise ValueError(
+            f"{name} must have 1 + 2 * n_landmarks columns [p, x_1, y_1, ..., x_L, "
+            f"y_L] (an odd number, at least 3); got {n_cols} columns."
+        )
+    if n_landmarks is not None and n_cols != 1 + 2 * n_landmarks:
+        raise ValueError(
+            f"{name} must have 1 + 2 * n_landmarks = {1 + 2 * n_landmarks} columns "
+            f"for the {n_landmarks} landmarks seen at fit; got {n_cols} columns "
+            f"({(n_cols - 1) // 2} landmarks)."
+        )
+    present = _check_presence(y[:, 0], name, "p")
+    pts = y[:, 1:].reshape(len(y), -1, 2)
+    nan_pt = np.isnan(pts).all(axis=2)
+    if not allow_missing_points:
+        _first_bad_row(
+            present & nan_pt.any(axis=1), name,
+            "has a NaN point where p = 1",
+        )
+    finite_pt = np.isfinite(pts).all(axis=2)
+    _first_bad_row(
+        (present[:, None] & ~finite_pt & ~nan_pt).any(axis=1), name,
+        "has a point with one NaN or an infinite coordinate where p = 1 (a point "
+        "is either given or both its x and y are NaN, meaning 'not visible')",
+    )
+    with np.errstate(invalid="ignore"):
+        outside = ((pts < 0) | (pts > 1)).any(axis=2) & finite_pt
+    _first_bad_row(
+        present & outside.any(axis=1), name,
+        "has a coordinate outside [0, 1] where p = 1 (points are relative to the "
+        "image size)",
+    )
+    return y
+
+
+def point_mask(y):
+    """Visible points: face present and both coordinates given.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples, 1 + 2 * n_landmarks)
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples, n_landmarks), dtype bool
+    """
+    pts = y[:, 1:].reshape(len(y), -1, 2)
+    return (y[:, :1] == 1) & np.isfinite(pts).all(axis=2)
+
+
+def _landmark_columns(n_landmarks, landmark_names=None):
+    if landmark_names is None:
+        return [c for i in range(1, n_landmarks + 1) for c in (f"x_{i}", f"y_{i}")]
+    return [c for nm in landmark_names for c in (f"{nm}_x", f"{nm}_y")]
+
+
+def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"):
+    """Validate ``y`` (array or DataFrame) and return it in the seed layout.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 1 + 2 * n_landmarks) or DataFrame
+        A DataFrame has the columns ``p, x_1, y_1, ...`` (or ``p, <name>_x,
+        <name>_y, ...`` when ``landmark_names`` is given).
+    n_landmarks : int, default=None
+    landmark_names : sequence of str, default=None
+    name : str, default="y"
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 1 + 2 * n_landmarks), dtype float64
+    """
+    if isinstance(y, pd.DataFrame):
+        if "p" not in y.columns:
+            raise ValueError(
+                f"{name} as a DataFrame must have a presence column 'p' followed by "
+                f"x_1, y_1, ..., x_L, y_L; got {list(y.columns)}."
+            )
+        if landmark_names is not None:
+            cols = _landmark_columns(len(landmark_names), landmark_names)
+        else:
+            n = sum(1 for c in y.columns if str(c).startswith("x_"))
+            cols = _landmark_columns(n)
+        missing = [c for c in cols if c not in y.columns]
+        if missing or not cols:
+            raise ValueError(
+                f"{name} as a DataFrame must have the columns p, "
+                f"{', '.join(cols) if cols else 'x_1, y_1, ...'}; missing "
+                f"{missing}, got {list(y.columns)}."
+            )
+        y = y[["p", *cols]].to_numpy()
+    return check_landmark_target(y, n_landmarks=n_landmarks, name=name)
+
+
+def landmark_frame(y, landmark_names=None, *, image_size=None, presence_proba=None):
+    """The landmark layout as a DataFrame with named points.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+    landmark_names : sequence of str, default=None
+        Point names; columns are ``<name>_x, <name>_y``. Default ``x_1, y_1, ...``.
+    image_size : tuple of (height, width), default=None
+        Give it to have the points in pixels (x times width, y times height).
+    presence_proba : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    frame : DataFrame
+    """
+    y = _as_2d_float(y, "y")
+    n = (y.shape[1] - 1) // 2
+    if landmark_names is not None and len(landmark_names) != n:
+        raise ValueError(
+            f"landmark_names must name the {n} landmarks of y; got "
+            f"{len(landmark_names)} names."
+        )
+    pts = y[:, 1:].copy()
+    if image_size is not None:
+        height, width = _check_image_size(image_size)
+        pts[:, 0::2] *= width
+        pts[:, 1::2] *= height
+    frame = pd.DataFrame(pts, columns=_landmark_columns(n, landmark_names))
+    frame.insert(0, "p", y[:, 0].astype(int))
+    if presence_proba is not None:
+        frame["presence_proba"] = np.asarray(presence_proba, dtype=float)
+    return frame
+
+
+def decode_landmarks(presence_proba, points, threshold=0.5):
+    """Turn the heads' outputs into ``[p, x_1, y_1, ...]``.
+
+    Parameters
+    ----------
+    presence_proba : ndarray of shape (n_samples,)
+    points : ndarray of shape (n_samples, 2 * n_landmarks)
+        Relative points, interleaved ``x_1, y_1, ...``.
+    threshold : float, default=0.5
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples, 1 + 2 * n_landmarks)
+        Where ``p = 0`` the points (the "don't care" entries) are filled with 0.
+    """
+    present = np.asarray(presence_proba) >= threshold
+    y = np.zeros((len(points), 1 + points.shape[1]))
+    y[:, 0] = present
+    y[present, 1:] = np.clip(points[present], 0.0, 1.0)
+    return y
