@@ -1,6 +1,8 @@
 """sklocalize: scikit-learn estimators for single-object classification with
 localization and for landmark detection, built on skorch and PyTorch."""
 
+from .localizer import LocalizerEstimator
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["LocalizerEstimator", "__version__"]

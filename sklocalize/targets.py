@@ -329,7 +329,8 @@ def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
     }[box_format]
     present = y[:, 0] == 1
     cls = np.nan_to_num(y[:, 5:], nan=-np.inf).argmax(axis=1)
-    labels = [classes[k].item() if p else None for k, p in zip(cls, present)]
+    class_names = classes.tolist()  # python scalars, not numpy ones
+    labels = [class_names[k] if p else None for k, p in zip(cls, present)]
     frame = pd.DataFrame(boxes, columns=names)
     frame.insert(0, "p_c", y[:, 0].astype(int))
     frame["label"] = pd.Series(labels, dtype=object)

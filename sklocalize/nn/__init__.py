@@ -7,10 +7,15 @@ from .losses import (
     localization_loss,
     wing_loss,
 )
+from .modules import ConvTrunk, LandmarkNet, LocalizerNet, SoftArgmax2d
 
 __all__ = [
+    "ConvTrunk",
     "LandmarkLoss",
+    "LandmarkNet",
     "LocalizationLoss",
+    "LocalizerNet",
+    "SoftArgmax2d",
     "landmark_loss",
     "localization_loss",
     "wing_loss",

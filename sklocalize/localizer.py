@@ -1,0 +1,261 @@
+"""Single-object classification with localization."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import ImageEstimator
+from .metrics import iou_score
+from .nn.losses import BOX_LOSSES, LOSS_KINDS, LocalizationLoss
+from .nn.modules import LocalizerNet
+from .targets import decode_localization, encode_localization_target, localization_frame
+
+__all__ = ["LocalizerEstimator"]
+
+
+class LocalizerEstimator(ImageEstimator):
+    """Find the one object in an image, its box and its class.
+
+    A skorch ``NeuralNet`` whose target is the seed layout
+    ``[p_c, b_x, b_y, b_h, b_w, c_1, ..., c_K]`` (see
+    :mod:`sklocalize.targets`): a convolutional trunk feeds a presence head,
+    a box head and a class head, trained jointly with a masked multi-task loss.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=LocalizerNet
+        Must return ``(presence_logit, boxes, class_logits)``. A class whose
+        ``__init__`` takes ``n_classes`` and ``in_channels`` gets them from the
+        data; set its other arguments with ``module__<name>`` (e.g.
+        ``module__width=16``).
+    criterion : torch module class, default=LocalizationLoss
+        The masked loss; it receives ``loss``, ``box_loss`` and the weights.
+    loss : {"practical", "seed"}, default="practical"
+        ``"seed"``: the textbook squared error over the whole target vector
+        (every entry where ``p_c = 1``, ``p_c`` alone where it is 0).
+        ``"practical"``: binary cross-entropy on presence + box term +
+        cross-entropy on the class, each weighted.
+    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
+        The practical form's box term.
+    presence_weight, box_weight, class_weight : float, default=1.0, 5.0, 1.0
+        The practical form's term weights.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Its arguments are routed with ``optimizer__<name>``.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=20
+    batch_size : int, default=64
+        -1 for the whole data set as one batch.
+    train_split : None, float in (0, 1) or callable, default=None
+        None trains on all the data. A float holds out that share as a shuffled
+        validation set (seeded by ``random_state``), recorded in the history as
+        ``valid_*``; or any skorch ``train_split`` callable (e.g.
+        ``skorch.dataset.ValidSplit``).
+    callbacks : list of (name, callback) or callbacks, default=None
+        skorch callbacks, e.g. ``[("stop", EarlyStopping(patience=3))]`` with a
+        ``train_split``; their parameters are routed with
+        ``callbacks__<name>__<param>``.
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+    verbose : int, default=0
+        0: silent. 1: a table of the losses after each epoch. 2: also a
+        progress bar over the batches.
+    device : str or torch.device, default="cpu"
+        Where to train and predict, e.g. ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling and the validation split. An int makes
+        fits reproducible; the global torch RNG is left as it was.
+    image_shape : tuple of int, default=None
+        ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
+        ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so
+        that scikit-learn transformers can precede the estimator in a Pipeline.
+    presence_threshold : float in (0, 1), default=0.5
+        ``predict`` sets ``p_c = 1`` where the presence probability is at least
+        this.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``iterator_train__*``,
+        ``dataset``, ``compile``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels: column ``c_k`` of the target is ``classes_[k - 1]``.
+    n_classes_ : int
+    n_channels_ : int
+        Image channels seen at fit.
+    image_size_ : tuple of (height, width)
+        Image size seen at fit; ``predict`` needs the same.
+    n_features_in_ : int
+        ``n_channels * height * width``.
+    module_, criterion_, optimizer_ : torch objects
+        The initialized components.
+    history_ : skorch.History
+        Per epoch: ``train_loss`` and its terms ``train_presence_loss``,
+        ``train_box_loss``, ``train_class_loss`` (and ``valid_*`` with a
+        ``train_split``), ``dur``.
+
+    See Also
+    --------
+    LandmarkEstimator : points instead of a box.
+    sklocalize.metrics.iou_score : the score of :meth:`score`.
+
+    Notes
+    -----
+    Persistence: ``pickle`` and ``joblib`` keep everything, fitted attributes
+    included. skorch's ``save_params(f_params=...)`` keeps only the weights
+    (and the optimizer and history if asked). To load them, the module must be
+    built with the sizes seen at fit: build the estimator with the same
+    parameters, ``fit`` it with ``max_epochs=0`` on data that holds every class
+    (no training happens; it learns ``classes_``, ``n_channels_`` and
+    ``image_size_``), then call ``load_params``.
+
+    Examples
+    --------
+    >>> from sklocalize import LocalizerEstimator
+    >>> from sklocalize.datasets import make_localization
+    >>> X, y = make_localization(n_samples=40, image_size=16, random_state=0)
+    >>> est = LocalizerEstimator(max_epochs=1, module__width=8, random_state=0)
+    >>> est.fit(X, y).predict(X).shape
+    (40, 8)
+    """
+
+    _target_name = "y"
+    _loss_terms = ("presence", "box", "class")
+    _criterion_params = ("loss", "box_loss", "presence_weight", "box_weight",
+                         "class_weight")
+
+    _parameter_constraints = {
+        **ImageEstimator._parameter_constraints,
+        "loss": [StrOptions(set(LOSS_KINDS))],
+        "box_loss": [StrOptions(set(BOX_LOSSES))],
+        "presence_weight": [Interval(Real, 0, None, closed="left")],
+        "box_weight": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, module=LocalizerNet, *, criterion=LocalizationLoss,
+                 loss="practical", box_loss="smooth_l1", presence_weight=1.0,
+                 box_weight=5.0, class_weight=1.0, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.loss = loss
+        self.box_loss = box_loss
+        self.presence_weight = presence_weight
+        self.box_weight = box_weight
+        self.class_weight = class_weight
+
+    # -- what the base asks of a task -------------------------------------
+
+    def _encode_target(self, y, reset):
+        if reset:
+            y, self.classes_ = encode_localization_target(y)
+            self.n_classes_ = len(self.classes_)
+            return y
+        classes = self._data_attribute("classes_")
+        return encode_localization_target(y, classes=classes)[0]
+
+    def _module_data_kwargs(self):
+        return {
+            "n_classes": self._data_attribute("n_classes_"),
+            "in_channels": self._data_attribute("n_channels_"),
+        }
+
+    def _criterion_kwargs(self):
+        return {
+            "kind": self.loss,
+            "box_loss": self.box_loss,
+            "presence_weight": self.presence_weight,
+            "box_weight": self.box_weight,
+            "class_weight": self.class_weight,
+        }
+
+    # -- prediction ---------------------------------------------------------
+
+    def _heads(self, X):
+        presence_logit, boxes, class_logits = self._outputs(X)[:3]
+        presence = 1.0 / (1.0 + np.exp(-presence_logit))
+        z = class_logits - class_logits.max(axis=1, keepdims=True)
+        class_proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        return presence, boxes, class_proba
+
+    def predict_proba(self, X):
+        """Presence and class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 1 + n_classes)
+            Column 0 is the probability that an object is present; columns
+            ``1..K`` are the class probabilities given an object (they sum to
+            1, in the order of ``classes_``).
+        """
+        presence, _, class_proba = self._heads(X)
+        return np.column_stack([presence, class_proba])
+
+    def predict(self, X):
+        """Predict the seed layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, 5 + n_classes)
+            ``p_c`` is 1 where the presence probability reaches
+            ``presence_threshold``; then the relative box ``b_x, b_y, b_h,
+            b_w`` and a one-hot class follow. Where ``p_c = 0`` the box and
+            class entries ("don't care") are 0.
+        """
+        return decode_localization(*self._heads(X), threshold=self.presence_threshold)
+
+    def predict_frame(self, X, *, box_format="cxcyhw", pixels=False):
+        """Predictions as a DataFrame with class names.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+        box_format : {"cxcyhw", "cxcywh", "xyxy", "xywh"}, default="cxcyhw"
+            The box columns (see :func:`sklocalize.targets.localization_frame`).
+        pixels : bool, default=False
+            Boxes in pixels of the fitted image size instead of 0-1.
+
+        Returns
+        -------
+        frame : DataFrame
+            ``p_c``, the box columns (NaN where ``p_c = 0``), ``label`` (a name
+            from ``classes_``, None where ``p_c = 0``), ``presence_proba`` and
+            ``class_proba`` (the probability of the label).
+        """
+        presence, boxes, class_proba = self._heads(X)
+        y = decode_localization(presence, boxes, class_proba,
+                                threshold=self.presence_threshold)
+        frame = localization_frame(
+            y, self.classes_, box_format=box_format,
+            image_size=self.image_size_ if pixels else None,
+            presence_proba=presence,
+        )
+        absent = y[:, 0] == 0
+        frame.iloc[np.flatnonzero(absent), 1:5] = np.nan
+        frame["class_proba"] = class_proba.max(axis=1)
+        return frame
+
+    def score(self, X, y):
+        """Mean IoU of the predictions (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+        y : array-like of shape (n_samples, 5 + n_classes) or DataFrame
+
+        Returns
+        -------
+        score : float
+            :func:`sklocalize.metrics.iou_score`: an absent object predicted
+            absent counts 1, a presence mismatch 0, otherwise the boxes' IoU.
+        """
+        y_true = self.encode_target(y)
+        return iou_score(y_true, self.predict(X))
