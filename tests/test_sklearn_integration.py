@@ -1,0 +1,112 @@
+"""The estimators inside scikit-learn's model selection, unchanged."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
+
+from sklocalize import LocalizerEstimator
+from sklocalize.metrics import get_scorer
+from sklocalize.model_selection import StratifiedTargetKFold
+
+from ._helpers import TINY_MODULE, tiny_localization
+
+PARAMS = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_localization(n=30)
+
+
+def test_cross_val_score_default_and_named_scorer(data):
+    X, y = data
+    est = LocalizerEstimator(**PARAMS)
+    default = cross_val_score(est, X, y, cv=3)
+    assert default.shape == (3,) and np.all((default >= 0) & (default <= 1))
+    acc = cross_val_score(est, X, y, cv=StratifiedTargetKFold(3),
+                          scoring=get_scorer("localization_accuracy"))
+    assert np.all((acc >= 0) & (acc <= 1))
+    loss = cross_val_score(est, X, y, cv=3, scoring=get_scorer("neg_masked_loss"))
+    assert np.all(loss <= 0)
+
+
+def test_cross_validate_multi_metric(data):
+    X, y = data
+    scoring = {name: get_scorer(name) for name in
+               ("iou", "localization_accuracy", "presence_accuracy",
+                "class_accuracy", "neg_masked_loss")}
+    res = cross_validate(LocalizerEstimator(**PARAMS), X, y, cv=3, scoring=scoring)
+    for name in scoring:
+        assert res[f"test_{name}"].shape == (3,)
+        assert np.all(np.isfinite(res[f"test_{name}"]))
+
+
+def test_cross_validate_with_dataframe_target():
+    X, frame = tiny_localization(n=30, as_frame=True)
+    res = cross_validate(LocalizerEstimator(**PARAMS), X, frame, cv=3,
+                         scoring={"iou": get_scorer("iou"),
+                                  "cls": get_scorer("class_accuracy")})
+    assert np.all(np.isfinite(res["test_cls"]))
+
+
+def test_grid_search_parallel_refit_iou(data):
+    X, y = data
+    grid = {
+        "lr": [1e-3, 3e-3],
+        "max_epochs": [1, 2],
+        "module__width": [4, 6],
+        "box_weight": [1.0, 5.0],
+    }
+    search = GridSearchCV(
+        LocalizerEstimator(**PARAMS), grid, cv=KFold(2),
+        scoring={"iou": get_scorer("iou"), "loss": get_scorer("neg_masked_loss")},
+        refit="iou", n_jobs=2,
+    )
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 16
+    best = search.cv_results_["mean_test_iou"].argmax()
+    assert search.best_params_ == search.cv_results_["params"][best]
+    assert search.best_estimator_.module_.trunk.stem[0].out_channels == \
+        search.best_params_["module__width"]
+    assert search.predict(X).shape == y.shape
+
+
+def test_pipeline_after_2d_transformer_in_grid_search(data):
+    X, y = data
+    flat = X.reshape(len(X), -1) * 7.0 + 3.0  # not on a 0-1 scale
+    pipe = Pipeline([
+        ("scale", MinMaxScaler()),
+        ("loc", LocalizerEstimator(image_shape=(1, 16, 16), **PARAMS)),
+    ])
+    search = GridSearchCV(pipe, {"loc__lr": [1e-3, 2e-3],
+                                 "loc__module__width": [4, 6]}, cv=2)
+    search.fit(flat, y)
+    assert search.predict(flat).shape == y.shape
+    assert 0 <= search.score(flat, y) <= 1
+
+
+def test_pipeline_with_function_transformer(data):
+    X, y = data
+    pipe = Pipeline([
+        ("flatten", FunctionTransformer(lambda a: a.reshape(len(a), -1))),
+        ("loc", LocalizerEstimator(image_shape=(16, 16), **PARAMS)),
+    ])
+    assert pipe.fit(X, y).predict(X).shape == y.shape
+
+
+def test_clone_keeps_params_and_drops_fit(data):
+    X, y = data
+    est = LocalizerEstimator(**PARAMS, box_loss="giou").fit(X, y)
+    c = clone(est)
+    assert c.get_params()["box_loss"] == "giou"
+    assert c.get_params()["module__width"] == 4
+    assert not hasattr(c, "classes_") and not c.initialized_
+    assert "_params_to_validate" not in c.get_params()
