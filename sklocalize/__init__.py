@@ -1,8 +1,9 @@
 """sklocalize: scikit-learn estimators for single-object classification with
 localization and for landmark detection, built on skorch and PyTorch."""
 
+from .landmarks import LandmarkEstimator
 from .localizer import LocalizerEstimator
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["LocalizerEstimator", "__version__"]
+__all__ = ["LandmarkEstimator", "LocalizerEstimator", "__version__"]

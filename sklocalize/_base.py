@@ -18,6 +18,7 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     Options,
     StrOptions,
@@ -28,7 +29,13 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.dataset import ValidSplit
 from torch.utils.data import DataLoader
 
-from .augment import ImageDataset, collate_batch, is_batched_dataset
+from .augment import (
+    AugmentedDataset,
+    Augmenter,
+    ImageDataset,
+    collate_batch,
+    is_batched_dataset,
+)
 
 MIN_IMAGE_SIZE = 16
 
@@ -36,9 +43,11 @@ MIN_IMAGE_SIZE = 16
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly.
 
-    Subclasses set ``_target_name`` and ``_loss_terms``, and implement
+    Subclasses set ``_loss_terms`` and ``_criterion_params``, and implement
     ``_encode_target(y, reset)``, ``_module_data_kwargs()``,
-    ``_criterion_kwargs()`` and ``_decode(outputs)``.
+    ``_criterion_kwargs()``, ``_targets()`` (how augmentation moves the
+    target) and ``_unflip(outputs)`` (test-time flip), and may override
+    ``_check_flip(param)``.
     """
 
     _loss_terms = ()
@@ -60,6 +69,8 @@ class ImageEstimator(NeuralNet):
         "random_state": ["random_state"],
         "image_shape": [tuple, list, None],
         "presence_threshold": [Interval(Real, 0, 1, closed="neither")],
+        "augment": [None, "boolean", StrOptions({"default"}), HasMethods(["check"])],
+        "tta_flip": ["boolean"],
     }
 
     def __init__(
@@ -79,6 +90,8 @@ class ImageEstimator(NeuralNet):
         random_state=None,
         image_shape=None,
         presence_threshold=0.5,
+        augment=None,
+        tta_flip=False,
         iterator_train=DataLoader,
         iterator_valid=DataLoader,
         dataset=ImageDataset,
@@ -104,6 +117,8 @@ class ImageEstimator(NeuralNet):
         self.random_state = random_state
         self.image_shape = image_shape
         self.presence_threshold = presence_threshold
+        self.augment = augment
+        self.tta_flip = tta_flip
 
     # ------------------------------------------------------------------
     # parameters
@@ -443,6 +458,11 @@ class ImageEstimator(NeuralNet):
 
     def _fit(self, X, y, reset, **fit_params):
         self._check_params()
+        augmenter = self._augmenter()
+        if augmenter is not None:
+            augmenter.check()
+            if augmenter.flip > 0:
+                self._check_flip("augment")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -462,13 +482,29 @@ class ImageEstimator(NeuralNet):
             NeuralNet.partial_fit(self, Xt, yt, **fit_params)
         return self
 
+    def _augmenter(self):
+        """The training-time augmenter, or None."""
+        if self.augment is None or self.augment is False:
+            return None
+        if self.augment is True or self.augment == "default":
+            return Augmenter()
+        return self.augment
+
+    def _check_flip(self, param):
+        """Raise if ``param`` asks for a flip that cannot move the targets."""
+
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, Real) and not isinstance(self.train_split,
                                                                  bool):
             seed = int(torch.randint(2**31 - 1, ()).item())
             split = ValidSplit(float(self.train_split), random_state=seed)
-            return split(self.get_dataset(X, y), y, **fit_params)
-        return super().get_split_datasets(X, y, **fit_params)
+            train, valid = split(self.get_dataset(X, y), y, **fit_params)
+        else:
+            train, valid = super().get_split_datasets(X, y, **fit_params)
+        augmenter = self._augmenter()
+        if augmenter is not None and is_batched_dataset(train):
+            train = AugmentedDataset(train, augmenter, self._targets())
+        return train, valid
 
     def get_iterator(self, dataset, training=False):
         prefix = "iterator_train" if training else "iterator_valid"
@@ -500,6 +536,14 @@ class ImageEstimator(NeuralNet):
         """The module's outputs on ``X`` as float64 numpy arrays."""
         self._check_fitted()
         Xt = self._check_images(X, reset=False)
+        outputs = self._forward_tuple(Xt)
+        if self.tta_flip:
+            self._check_flip("tta_flip")
+            flipped = self._unflip(self._forward_tuple(Xt.flip(-1)))
+            outputs = tuple((a + b) / 2 for a, b in zip(outputs, flipped))
+        return outputs
+
+    def _forward_tuple(self, Xt):
         # the DataLoader draws a seed from the global RNG: leave it as it was
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             outputs = self.forward(ImageDataset(Xt))

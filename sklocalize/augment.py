@@ -1,4 +1,5 @@
-"""The training data pipeline: a batched image dataset.
+"""The training data pipeline: a batched image dataset and target-aware
+augmentation.
 
 :class:`ImageDataset` holds the images as one tensor (uint8 or float32, shared
 with the caller's array where possible, never written to) and serves whole
@@ -12,7 +13,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-__all__ = ["ImageDataset", "collate_batch", "is_batched_dataset"]
+__all__ = [
+    "AugmentedDataset",
+    "Augmenter",
+    "ImageDataset",
+    "LandmarkTargets",
+    "LocalizationTargets",
+    "collate_batch",
+    "is_batched_dataset",
+]
 
 
 class ImageDataset(Dataset):
@@ -60,6 +69,242 @@ def collate_batch(batch):
 
 def is_batched_dataset(dataset):
     """Whether ``dataset`` (or the dataset under a Subset) builds whole batches."""
-    while isinstance(dataset, Subset):
+    while isinstance(dataset, (Subset, AugmentedDataset)):
         dataset = dataset.dataset
     return isinstance(dataset, ImageDataset)
+
+
+# --------------------------------------------------------------------------
+# target-aware augmentation
+
+
+class LocalizationTargets:
+    """How augmentation moves a localization target ``[p_c, box, classes]``."""
+
+    min_visible = 0.25
+
+    def flip(self, y, mask):
+        y = y.clone()
+        y[mask, 1] = 1.0 - y[mask, 1]
+        return y
+
+    def extent(self, y):
+        """(x1, y1, x2, y2) of what must stay in view; NaN where nothing."""
+        bx, by, bh, bw = y[:, 1], y[:, 2], y[:, 3], y[:, 4]
+        ext = torch.stack([bx - bw / 2, by - bh / 2, bx + bw / 2, by + bh / 2], 1)
+        return torch.where((y[:, :1] == 1), ext, torch.full_like(ext, float("nan")))
+
+    def affine(self, y, scale, shift):
+        """Move boxes with pixels: ``p' = (p - 0.5) * scale + 0.5 + shift``."""
+        y = y.clone()
+        ext = self.extent(y)
+        x1, y1, x2, y2 = ((ext - 0.5) * scale[:, None] + 0.5 + shift.repeat(1, 2)
+                          ).unbind(1)
+        area = (x2 - x1) * (y2 - y1)
+        cx1, cy1, cx2, cy2 = (v.clamp(0, 1) for v in (x1, y1, x2, y2))
+        visible = ((cx2 - cx1) * (cy2 - cy1)) / area.clamp(min=1e-12)
+        present = y[:, 0] == 1
+        annotated = present & torch.isfinite(area)
+        new = torch.stack([(cx1 + cx2) / 2, (cy1 + cy2) / 2, cy2 - cy1, cx2 - cx1], 1)
+        y[annotated, 1:5] = new[annotated]
+        gone = annotated & (visible < self.min_visible)  # pushed out: absent
+        y[gone, 0] = 0.0
+        return y
+
+
+class LandmarkTargets:
+    """How augmentation moves a landmark target ``[p, x_1, y_1, ...]``.
+
+    Parameters
+    ----------
+    flip_pairs : sequence of (int, int)
+        Points that swap under a horizontal flip.
+    """
+
+    def __init__(self, flip_pairs=()):
+        self.flip_pairs = [tuple(p) for p in flip_pairs]
+
+    def flip(self, y, mask):
+        pts = y[:, 1:].reshape(len(y), -1, 2)
+        flipped = pts.clone()
+        flipped[..., 0] = 1.0 - flipped[..., 0]
+        for i, j in self.flip_pairs:
+            flipped[:, [i, j]] = flipped[:, [j, i]]
+        pts = torch.where(mask[:, None, None], flipped, pts)
+        return torch.cat([y[:, :1], pts.reshape(len(y), -1)], dim=1)
+
+    def extent(self, y):
+        pts = y[:, 1:].reshape(len(y), -1, 2)
+        big = torch.full_like(pts[..., 0], float("inf"))
+        finite = torch.isfinite(pts).all(dim=2)
+        xs = torch.where(finite, pts[..., 0], big)
+        ys = torch.where(finite, pts[..., 1], big)
+        ext = torch.stack([xs.min(1).values, ys.min(1).values,
+                           torch.where(finite, pts[..., 0], -big).max(1).values,
+                           torch.where(finite, pts[..., 1], -big).max(1).values], 1)
+        ok = (y[:, 0] == 1) & finite.any(dim=1)
+        return torch.where(ok[:, None], ext, torch.full_like(ext, float("nan")))
+
+    def affine(self, y, scale, shift):
+        y = y.clone()
+        pts = y[:, 1:].reshape(len(y), -1, 2)
+        pts = (pts - 0.5) * scale[:, None, None] + 0.5 + shift[:, None, :]
+        outside = ((pts < 0) | (pts > 1)).any(dim=2)
+        pts[outside] = float("nan")  # moved out of view: not visible
+        y[:, 1:] = pts.reshape(len(y), -1)
+        return y
+
+
+class Augmenter:
+    """Random, target-aware transforms applied to each training batch.
+
+    The targets move exactly with the pixels: a horizontal flip maps a relative
+    x to ``1 - x`` (pixel edges, so pixel ``i`` of ``W`` lands on ``W - 1 - i``)
+    and swaps the ``flip_pairs`` of landmarks; a zoom by ``s`` and a shift
+    ``t`` map ``p -> (p - 0.5) * s + 0.5 + t``, the pixels being resampled
+    bilinearly with the same map (``align_corners=False``) and padded with
+    the image's mean where the image runs out. With ``keep_inside`` the shift
+    is drawn so that the object's box (or the face's points) stays in view
+    whenever it fits; otherwise boxes are clipped, and an object with less than
+    a quarter of its box left in view becomes absent (``p_c = 0``), and points
+    leaving the image become not visible (NaN).
+
+    Parameters
+    ----------
+    flip : float, default=0.5
+        Probability of a horizontal flip.
+    scale : tuple of float, default=(0.8, 1.2)
+        Zoom factor range (log-uniform); below 1 zooms out. ``(1, 1)`` turns it off.
+    shift : float, default=0.1
+        Largest shift, as a share of the image, in x and in y.
+    brightness : float, default=0.1
+        Largest brightness offset, in units of each image's standard deviation.
+    contrast : float, default=0.2
+        Contrast factor drawn in ``[1 - contrast, 1 + contrast]``.
+    keep_inside : bool, default=True
+
+    Examples
+    --------
+    >>> from sklocalize import LocalizerEstimator
+    >>> from sklocalize.augment import Augmenter
+    >>> est = LocalizerEstimator(augment=Augmenter(flip=0.0, shift=0.05))
+    """
+
+    def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
+                 contrast=0.2, keep_inside=True):
+        self.flip = flip
+        self.scale = scale
+        self.shift = shift
+        self.brightness = brightness
+        self.contrast = contrast
+        self.keep_inside = keep_inside
+
+    def __repr__(self):
+        return (f"Augmenter(flip={self.flip}, scale={self.scale}, shift={self.shift}, "
+                f"brightness={self.brightness}, contrast={self.contrast}, "
+                f"keep_inside={self.keep_inside})")
+
+    def check(self):
+        """Validate the settings; raise ValueError naming the bad one."""
+        if not 0 <= self.flip <= 1:
+            raise ValueError(f"Augmenter flip must be a probability in [0, 1]; got "
+                             f"{self.flip!r}.")
+        lo, hi = self.scale
+        if not 0 < lo <= hi:
+            raise ValueError(f"Augmenter scale must be (low, high) with 0 < low <= "
+                             f"high; got {self.scale!r}.")
+        for name in ("shift", "brightness", "contrast"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ValueError(f"Augmenter {name} must be in [0, 1); got "
+                                 f"{value!r}.")
+        return self
+
+    def __call__(self, X, y, targets):
+        """Transform a batch.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, C, H, W)
+        y : torch.Tensor of shape (n, n_outputs)
+        targets : LocalizationTargets or LandmarkTargets
+
+        Returns
+        -------
+        X, y : new tensors (the inputs are not modified)
+        """
+        n = len(X)
+        if self.flip > 0:
+            mask = torch.rand(n) < self.flip
+            X = torch.where(mask[:, None, None, None], X.flip(-1), X)
+            y = targets.flip(y, mask)
+        lo, hi = self.scale
+        if (lo, hi) != (1, 1) or self.shift > 0:
+            X, y = self._affine(X, y, targets)
+        if self.brightness > 0 or self.contrast > 0:
+            mean = X.mean(dim=(1, 2, 3), keepdim=True)
+            std = X.std(dim=(1, 2, 3), keepdim=True)
+            c = 1 + (torch.rand(n, 1, 1, 1) * 2 - 1) * self.contrast
+            b = (torch.rand(n, 1, 1, 1) * 2 - 1) * self.brightness
+            X = (X - mean) * c + mean + b * std
+        return X, y
+
+    def _affine(self, X, y, targets):
+        n = len(X)
+        lo, hi = self.scale
+        log_s = torch.rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
+        s = torch.exp(log_s)
+        t = (torch.rand(n, 2) * 2 - 1) * self.shift
+        if self.keep_inside:
+            ext = targets.extent(y)
+            moved = (ext - 0.5) * s[:, None] + 0.5  # extent after zoom, no shift
+            low = torch.stack([-moved[:, 0], -moved[:, 1]], 1)  # shift >= this
+            high = torch.stack([1 - moved[:, 2], 1 - moved[:, 3]], 1)
+            fits = (low <= high) & torch.isfinite(low) & torch.isfinite(high)
+            lo_t = torch.maximum(low, torch.full_like(low, -self.shift))
+            hi_t = torch.minimum(high, torch.full_like(high, self.shift))
+            ok = fits & (lo_t <= hi_t)
+            drawn = lo_t + torch.rand(n, 2) * (hi_t - lo_t)
+            # fits but not within +-shift: the allowed shift nearest to none
+            nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
+            t = torch.where(ok, drawn, torch.where(fits, nearest, t))
+        # output pixel u (normalised -1..1) samples input (u - 2 t) / s
+        theta = torch.zeros(n, 2, 3, dtype=X.dtype)
+        theta[:, 0, 0] = 1 / s
+        theta[:, 1, 1] = 1 / s
+        theta[:, :, 2] = -2 * t / s[:, None]
+        grid = torch.nn.functional.affine_grid(theta, list(X.shape),
+                                               align_corners=False)
+        mean = X.mean(dim=(2, 3), keepdim=True)
+        out = torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
+                                              padding_mode="zeros",
+                                              align_corners=False) + mean
+        return out, targets.affine(y, s, t)
+
+
+class AugmentedDataset(Dataset):
+    """A batched dataset whose batches go through an :class:`Augmenter`.
+
+    Parameters
+    ----------
+    dataset : ImageDataset or Subset of one
+    augmenter : callable
+        ``augmenter(X, y, targets) -> (X, y)``.
+    targets : LocalizationTargets or LandmarkTargets
+    """
+
+    def __init__(self, dataset, augmenter, targets):
+        self.dataset = dataset
+        self.augmenter = augmenter
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        X, y = self.__getitems__([i])
+        return X[0], y[0]
+
+    def __getitems__(self, indices):
+        X, y = self.dataset.__getitems__(indices)
+        return self.augmenter(X, y, self.targets)

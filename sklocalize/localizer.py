@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import ImageEstimator
+from .augment import LocalizationTargets
 from .metrics import iou_score
 from .nn.losses import BOX_LOSSES, LOSS_KINDS, LocalizationLoss
 from .nn.modules import LocalizerNet
@@ -73,6 +74,15 @@ class LocalizerEstimator(ImageEstimator):
     presence_threshold : float in (0, 1), default=0.5
         ``predict`` sets ``p_c = 1`` where the presence probability is at least
         this.
+    augment : None, "default" or Augmenter, default=None
+        Training-time, target-aware augmentation (see
+        :class:`sklocalize.augment.Augmenter`): random horizontal flip, zoom
+        and shift with the boxes moved exactly with the pixels, brightness and
+        contrast jitter. ``"default"`` is ``Augmenter()``. Flips suit classes
+        that look alike mirrored (not, e.g., digits).
+    tta_flip : bool, default=False
+        Test-time flip: predict on each image and its mirror image and average
+        (boxes mirrored back; presence and class logits averaged).
     **kwargs
         Any other skorch ``NeuralNet`` parameter (``iterator_train__*``,
         ``dataset``, ``compile``, ...).
@@ -120,7 +130,6 @@ class LocalizerEstimator(ImageEstimator):
     (40, 8)
     """
 
-    _target_name = "y"
     _loss_terms = ("presence", "box", "class")
     _criterion_params = ("loss", "box_loss", "presence_weight", "box_weight",
                          "class_weight")
@@ -168,6 +177,15 @@ class LocalizerEstimator(ImageEstimator):
             "box_weight": self.box_weight,
             "class_weight": self.class_weight,
         }
+
+    def _targets(self):
+        return LocalizationTargets()
+
+    def _unflip(self, outputs):
+        presence, boxes, classes = outputs[:3]
+        boxes = boxes.copy()
+        boxes[:, 0] = 1.0 - boxes[:, 0]
+        return (presence, boxes, classes, *outputs[3:])
 
     # -- prediction ---------------------------------------------------------
 

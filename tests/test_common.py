@@ -13,9 +13,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklocalize import LocalizerEstimator
+from sklocalize import LandmarkEstimator, LocalizerEstimator
 
-from ._helpers import TINY_MODULE, as_uint8, tiny_localization
+from ._helpers import TINY_MODULE, as_uint8, tiny_landmarks, tiny_localization
 
 PARAMS = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
 
@@ -45,7 +45,7 @@ def _expected_failures(estimator):
     return EXPECTED_FAILURES
 
 
-@parametrize_with_checks([LocalizerEstimator(**PARAMS)],
+@parametrize_with_checks([LocalizerEstimator(**PARAMS), LandmarkEstimator(**PARAMS)],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_checks(estimator, check):
     check(estimator)
@@ -54,7 +54,10 @@ def test_sklearn_checks(estimator, check):
 # ---------------------------------------------------------------------------
 # the same intent on image data
 
-ESTIMATORS = {"localizer": (LocalizerEstimator, tiny_localization)}
+ESTIMATORS = {
+    "localizer": (LocalizerEstimator, tiny_localization),
+    "landmarks": (LandmarkEstimator, tiny_landmarks),
+}
 
 
 @pytest.fixture(params=sorted(ESTIMATORS))

@@ -12,11 +12,11 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 
-from sklocalize import LocalizerEstimator
+from sklocalize import LandmarkEstimator, LocalizerEstimator
 from sklocalize.metrics import get_scorer
 from sklocalize.model_selection import StratifiedTargetKFold
 
-from ._helpers import TINY_MODULE, tiny_localization
+from ._helpers import TINY_MODULE, tiny_landmarks, tiny_localization
 
 PARAMS = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
 
@@ -110,3 +110,49 @@ def test_clone_keeps_params_and_drops_fit(data):
     assert c.get_params()["module__width"] == 4
     assert not hasattr(c, "classes_") and not c.initialized_
     assert "_params_to_validate" not in c.get_params()
+
+
+# ---------------------------------------------------------------------------
+# landmarks
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return tiny_landmarks(n=30)
+
+
+def test_landmarks_cross_val_score_and_cross_validate(faces):
+    X, y = faces
+    est = LandmarkEstimator(**PARAMS)
+    assert np.all(cross_val_score(est, X, y, cv=3) <= 0)  # negative NME
+    scoring = {name: get_scorer(name) for name in
+               ("neg_nme", "pck", "neg_failure_rate", "landmark_presence_accuracy",
+                "neg_masked_landmark_loss")}
+    res = cross_validate(est, X, y, cv=StratifiedTargetKFold(3, layout="landmarks"),
+                         scoring=scoring)
+    for name in scoring:
+        assert np.all(np.isfinite(res[f"test_{name}"]))
+    assert np.all((res["test_pck"] >= 0) & (res["test_pck"] <= 1))
+
+
+def test_landmarks_grid_search_parallel(faces):
+    X, y = faces
+    search = GridSearchCV(
+        LandmarkEstimator(**PARAMS),
+        {"lr": [1e-3, 3e-3], "point_loss": ["wing", "smooth_l1"]},
+        cv=KFold(2), scoring={"nme": get_scorer("neg_nme"), "pck": get_scorer("pck")},
+        refit="nme", n_jobs=2,
+    ).fit(X, y)
+    assert search.best_params_["point_loss"] in ("wing", "smooth_l1")
+    assert search.predict(X).shape == y.shape
+
+
+def test_landmarks_pipeline_and_clone(faces):
+    X, y = faces
+    pipe = Pipeline([
+        ("scale", MinMaxScaler()),
+        ("lm", LandmarkEstimator(image_shape=(16, 16), **PARAMS)),
+    ]).fit(X.reshape(len(X), -1), y)
+    assert pipe.predict(X.reshape(len(X), -1)).shape == y.shape
+    c = clone(pipe)
+    assert c.get_params()["lm__module__width"] == 4

@@ -1,0 +1,258 @@
+"""Landmark detection: points on the one object of an image."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import ImageEstimator
+from .augment import LandmarkTargets
+from .metrics import landmark_nme
+from .nn.losses import LOSS_KINDS, POINT_LOSSES, LandmarkLoss
+from .nn.modules import LandmarkNet
+from .targets import decode_landmarks, encode_landmark_target, landmark_frame
+
+__all__ = ["LandmarkEstimator"]
+
+
+class LandmarkEstimator(ImageEstimator):
+    """Find a fixed set of points (eyes, nose, ...) on the one object of an image.
+
+    A skorch ``NeuralNet`` whose target is ``[p, x_1, y_1, ..., x_L, y_L]``
+    (see :mod:`sklocalize.targets`): a convolutional trunk feeds a presence
+    head and a point head, trained jointly with a masked loss. A NaN point
+    where ``p = 1`` (not visible, not annotated) is masked out of the loss and
+    the metrics.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=LandmarkNet
+        Must return ``(presence_logit, points)``; a class whose ``__init__``
+        takes ``n_landmarks`` and ``in_channels`` gets them from the data. The
+        default reads the points off heatmaps with a soft-argmax
+        (``module__head="heatmap"``); ``module__head="regression"`` uses a
+        pooled-grid MLP.
+    criterion : torch module class, default=LandmarkLoss
+    loss : {"practical", "seed"}, default="practical"
+        ``"seed"``: squared error over the whole target vector (every visible
+        coordinate where ``p = 1``, ``p`` alone where it is 0).
+        ``"practical"``: binary cross-entropy on presence + the point term.
+    point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
+        The practical form's point term; wing loss (Feng et al., CVPR 2018) is
+        the usual choice for landmarks.
+    presence_weight, point_weight : float, default=1.0, 5.0
+    landmark_names : sequence of str, default=None
+        Names of the points, for DataFrames (``<name>_x``, ``<name>_y``).
+    flip_pairs : sequence of (int, int), default=None
+        Points that swap under a horizontal flip, e.g. ``[(0, 1), (3, 4)]`` for
+        left/right eyes and mouth corners; ``[]`` if no point has a mirror
+        twin. Needed by flip augmentation and ``tta_flip``.
+    augment : None, "default" or Augmenter, default=None
+        Training-time, target-aware augmentation (see
+        :class:`sklocalize.augment.Augmenter`).
+    tta_flip : bool, default=False
+        Test-time flip: average the predictions on each image and on its
+        mirror image (points mirrored back and their pairs swapped).
+    optimizer, lr, max_epochs, batch_size, train_split, callbacks, warm_start, \
+verbose, device, random_state, image_shape, presence_threshold
+        As in :class:`LocalizerEstimator`.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter.
+
+    Attributes
+    ----------
+    n_landmarks_ : int
+        Number of points, learned at fit.
+    n_channels_, image_size_, n_features_in_
+        As in :class:`LocalizerEstimator`.
+    history_ : skorch.History
+        Per epoch: ``train_loss``, ``train_presence_loss``,
+        ``train_points_loss`` (and ``valid_*`` with a ``train_split``).
+
+    See Also
+    --------
+    LocalizerEstimator : a box and a class instead of points.
+    sklocalize.metrics.landmark_nme : the metric behind :meth:`score`.
+
+    Examples
+    --------
+    >>> from sklocalize import LandmarkEstimator
+    >>> from sklocalize.datasets import make_landmarks
+    >>> X, y = make_landmarks(n_samples=40, image_size=16, random_state=0)
+    >>> est = LandmarkEstimator(max_epochs=1, module__width=8, random_state=0)
+    >>> est.fit(X, y).predict(X).shape
+    (40, 13)
+    """
+
+    _loss_terms = ("presence", "points")
+    _criterion_params = ("loss", "point_loss", "presence_weight", "point_weight")
+
+    _parameter_constraints = {
+        **ImageEstimator._parameter_constraints,
+        "loss": [StrOptions(set(LOSS_KINDS))],
+        "point_loss": [StrOptions(set(POINT_LOSSES))],
+        "presence_weight": [Interval(Real, 0, None, closed="left")],
+        "point_weight": [Interval(Real, 0, None, closed="left")],
+        "landmark_names": [list, tuple, None],
+        "flip_pairs": [list, tuple, None],
+    }
+
+    def __init__(self, module=LandmarkNet, *, criterion=LandmarkLoss,
+                 loss="practical", point_loss="wing", presence_weight=1.0,
+                 point_weight=5.0, landmark_names=None, flip_pairs=None, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.loss = loss
+        self.point_loss = point_loss
+        self.presence_weight = presence_weight
+        self.point_weight = point_weight
+        self.landmark_names = landmark_names
+        self.flip_pairs = flip_pairs
+
+    # -- what the base asks of a task -------------------------------------
+
+    def _encode_target(self, y, reset):
+        n_landmarks = None if reset else self._data_attribute("n_landmarks_")
+        y = encode_landmark_target(y, n_landmarks=n_landmarks,
+                                   landmark_names=self.landmark_names)
+        if reset:
+            n = (y.shape[1] - 1) // 2
+            if self.landmark_names is not None and len(self.landmark_names) != n:
+                raise ValueError(
+                    f"landmark_names must name the {n} landmarks of y; got "
+                    f"{len(self.landmark_names)} names."
+                )
+            self._checked_flip_pairs(n)
+            self.n_landmarks_ = n
+        return y
+
+    def _checked_flip_pairs(self, n):
+        if self.flip_pairs is None:
+            return []
+        pairs = []
+        for pair in self.flip_pairs:
+            ok = (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
+                isinstance(i, Integral) and not isinstance(i, bool) and 0 <= i < n
+                for i in pair) and pair[0] != pair[1])
+            if not ok:
+                raise ValueError(
+                    "flip_pairs must be pairs (i, j) of two different landmark "
+                    f"indices in [0, {n - 1}]; got {pair!r} in {self.flip_pairs!r}."
+                )
+            pairs.append(tuple(int(i) for i in pair))
+        flat = [i for p in pairs for i in p]
+        if len(set(flat)) != len(flat):
+            raise ValueError(
+                f"flip_pairs must name each landmark at most once; got "
+                f"{self.flip_pairs!r}."
+            )
+        return pairs
+
+    def _check_flip(self, param):
+        if self.flip_pairs is None:
+            raise ValueError(
+                f"{param} flips images horizontally, which swaps left and right "
+                "points: set flip_pairs, e.g. [(0, 1)] for a left/right pair, or "
+                "flip_pairs=[] if no point has a mirror twin."
+            )
+
+    def _module_data_kwargs(self):
+        return {
+            "n_landmarks": self._data_attribute("n_landmarks_"),
+            "in_channels": self._data_attribute("n_channels_"),
+        }
+
+    def _criterion_kwargs(self):
+        return {
+            "kind": self.loss,
+            "point_loss": self.point_loss,
+            "presence_weight": self.presence_weight,
+            "point_weight": self.point_weight,
+        }
+
+    def _targets(self):
+        return LandmarkTargets(self._checked_flip_pairs(self.n_landmarks_))
+
+    def _unflip(self, outputs):
+        presence, points = outputs[:2]
+        pts = points.reshape(len(points), -1, 2).copy()
+        pts[..., 0] = 1.0 - pts[..., 0]
+        for i, j in self._checked_flip_pairs(self.n_landmarks_):
+            pts[:, [i, j]] = pts[:, [j, i]]
+        return (presence, pts.reshape(len(points), -1), *outputs[2:])
+
+    # -- prediction ---------------------------------------------------------
+
+    def _heads(self, X):
+        presence_logit, points = self._outputs(X)[:2]
+        return 1.0 / (1.0 + np.exp(-presence_logit)), points
+
+    def predict_proba(self, X):
+        """Probability that the object (face) is present.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 1)
+            The presence probability (column ``p`` of the layout).
+        """
+        return self._heads(X)[0][:, None]
+
+    def predict(self, X):
+        """Predict ``[p, x_1, y_1, ..., x_L, y_L]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples, 1 + 2 * n_landmarks)
+            ``p = 1`` where the presence probability reaches
+            ``presence_threshold``; the relative points follow. Where ``p = 0``
+            the points ("don't care") are 0.
+        """
+        return decode_landmarks(*self._heads(X), threshold=self.presence_threshold)
+
+    def predict_frame(self, X, *, pixels=False):
+        """Predictions as a DataFrame with named points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+        pixels : bool, default=False
+            Points in pixels of the fitted image size instead of 0-1.
+
+        Returns
+        -------
+        frame : DataFrame
+            ``p``, ``<name>_x``, ``<name>_y`` for each point (NaN where
+            ``p = 0``), ``presence_proba``.
+        """
+        presence, points = self._heads(X)
+        y = decode_landmarks(presence, points, threshold=self.presence_threshold)
+        y[y[:, 0] == 0, 1:] = np.nan
+        return landmark_frame(y, self.landmark_names,
+                              image_size=self.image_size_ if pixels else None,
+                              presence_proba=presence)
+
+    def score(self, X, y):
+        """Negative mean normalised point error (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_channels, height, width)
+        y : array-like of shape (n_samples, 1 + 2 * n_landmarks) or DataFrame
+
+        Returns
+        -------
+        score : float
+            ``-landmark_nme(y, predict(X), normalize="bbox")``: the mean point
+            error over truly present faces divided by the size of each face's
+            true points (square root of their bounding-box area); 0 is perfect.
+            Use ``scoring=`` with :mod:`sklocalize.metrics`' scorers for other
+            normalisations, PCK or the failure rate.
+        """
+        return -landmark_nme(self.encode_target(y), self.predict(X))

@@ -1,0 +1,156 @@
+"""Augmentation moves the targets exactly with the pixels."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklocalize import LocalizerEstimator
+from sklocalize.augment import (
+    Augmenter,
+    ImageDataset,
+    LandmarkTargets,
+    LocalizationTargets,
+)
+
+from ._helpers import TINY_MODULE, tiny_localization
+
+SIZE = 32
+
+
+def point_image(points):
+    """One bright pixel under each point (x, y relative)."""
+    img = torch.zeros(1, 1, SIZE, SIZE)
+    for x, y in points:
+        img[0, 0, int(y * SIZE), int(x * SIZE)] = 1.0
+    return img
+
+
+def pixel_centre(i):
+    return (i + 0.5) / SIZE
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("kind", ["flip", "affine", "all"])
+def test_bright_pixel_stays_under_its_landmark(seed, kind):
+    torch.manual_seed(seed)
+    pts = [(pixel_centre(5), pixel_centre(9)), (pixel_centre(22), pixel_centre(9)),
+           (pixel_centre(14), pixel_centre(20))]
+    y = torch.tensor([[1.0, *np.ravel(pts)]])
+    targets = LandmarkTargets(flip_pairs=[(0, 1)])
+    aug = {
+        "flip": Augmenter(flip=1.0, scale=(1, 1), shift=0, brightness=0,
+                          contrast=0),
+        "affine": Augmenter(flip=0.0, scale=(0.7, 1.3), shift=0.15, brightness=0,
+                            contrast=0),
+        "all": Augmenter(flip=0.5, scale=(0.7, 1.3), shift=0.15),
+    }[kind]
+    for i, (x, yy) in enumerate(pts):  # one image per point: no blending
+        X = point_image([(x, yy)])
+        torch.manual_seed(seed)
+        Xa, ya = aug(X, y, targets)
+        px = ya[0, 1:].reshape(-1, 2)
+        # a flip swaps points 0 and 1: the nose (2), right of their middle
+        # before, is left of it after (zoom and shift keep the order)
+        if not torch.isfinite(px).all():
+            continue  # a point moved out of view: marked not visible
+        flipped = bool(px[2, 0] < (px[0, 0] + px[1, 0]) / 2)
+        assert flipped == (kind == "flip") or kind == "all"
+        j = {0: 1, 1: 0, 2: 2}[i] if flipped else i
+        img = Xa[0, 0] - Xa[0, 0].median()
+        row, col = np.unravel_index(int(img.argmax()), img.shape)
+        # the brightest pixel is under the moved landmark: exactly for a flip,
+        # within a pixel after bilinear resampling
+        tol = 1e-6 if kind == "flip" else 1.0 / SIZE + 1e-6
+        assert abs((col + 0.5) / SIZE - px[j, 0]) <= tol
+        assert abs((row + 0.5) / SIZE - px[j, 1]) <= tol
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_filled_rectangle_stays_inside_its_box(seed):
+    torch.manual_seed(seed)
+    x1, y1, x2, y2 = 6, 10, 20, 18  # pixel edges
+    X = torch.zeros(1, 1, SIZE, SIZE)
+    X[0, 0, y1:y2, x1:x2] = 1.0
+    box = [(x1 + x2) / 2 / SIZE, (y1 + y2) / 2 / SIZE, (y2 - y1) / SIZE,
+           (x2 - x1) / SIZE]
+    y = torch.tensor([[1.0, *box, 1.0, 0.0]])
+    Xa, ya = Augmenter(flip=0.5, scale=(0.6, 1.5), shift=0.2, brightness=0,
+                       contrast=0)(X, y, LocalizationTargets())
+    bx, by, bh, bw = ya[0, 1:5].tolist()
+    inside = Xa[0, 0] > 0.5
+    rows, cols = torch.nonzero(inside, as_tuple=True)
+    assert ya[0, 0] == 1
+    # every bright pixel's centre lies inside the moved box (half-pixel slack)
+    tol = 0.5 / SIZE + 1e-6
+    assert ((cols + 0.5) / SIZE >= bx - bw / 2 - tol).all()
+    assert ((cols + 0.5) / SIZE <= bx + bw / 2 + tol).all()
+    assert ((rows + 0.5) / SIZE >= by - bh / 2 - tol).all()
+    assert ((rows + 0.5) / SIZE <= by + bh / 2 + tol).all()
+    # and the box is tight: the bright area fills it
+    assert inside.sum() / SIZE**2 >= 0.7 * bw * bh
+
+
+def test_keep_inside_and_pushed_out_objects():
+    y = torch.tensor([[1.0, 0.9, 0.5, 0.2, 0.2, 1.0]])
+    targets = LocalizationTargets()
+    moved = targets.affine(y, torch.tensor([1.0]), torch.tensor([[0.5, 0.0]]))
+    assert moved[0, 0] == 0  # pushed out of the image: absent
+    kept = targets.affine(y, torch.tensor([1.0]), torch.tensor([[0.05, 0.0]]))
+    assert kept[0, 0] == 1 and kept[0, 4] == pytest.approx(0.15)  # clipped
+    torch.manual_seed(0)
+    X = torch.rand(64, 1, SIZE, SIZE)
+    ys = y.repeat(64, 1)
+    _, ya = Augmenter(flip=0, scale=(1, 1.3), shift=0.3, brightness=0,
+                      contrast=0)(X, ys, targets)
+    assert (ya[:, 0] == 1).all()  # keep_inside: never pushed out
+    ext = targets.extent(ya)
+    assert (ext >= -1e-6).all() and (ext <= 1 + 1e-6).all()
+
+
+def test_landmarks_leaving_the_image_become_not_visible():
+    y = torch.tensor([[1.0, 0.95, 0.5, 0.5, 0.5]])
+    moved = LandmarkTargets().affine(y, torch.tensor([1.0]), torch.tensor([[0.1, 0]]))
+    assert torch.isnan(moved[0, 1:3]).all() and torch.isfinite(moved[0, 3:]).all()
+
+
+def test_inputs_are_not_modified_and_jitter_changes_pixels():
+    X = torch.rand(4, 3, SIZE, SIZE)
+    y = torch.tensor([[1.0, .5, .5, .3, .3, 1.0]] * 4)
+    X0, y0 = X.clone(), y.clone()
+    Xa, ya = Augmenter()(X, y, LocalizationTargets())
+    assert torch.equal(X, X0) and torch.equal(y, y0)
+    assert not torch.equal(Xa, X)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"flip": 2}, "flip must be a probability"),
+    ({"scale": (1.2, 0.8)}, "scale must be"),
+    ({"shift": 1.5}, "shift must be in"),
+])
+def test_bad_augmenter_settings(kwargs, match):
+    X, y = tiny_localization()
+    est = LocalizerEstimator(augment=Augmenter(**kwargs), max_epochs=1,
+                             **TINY_MODULE)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+
+
+def test_augmentation_is_training_only_and_reproducible():
+    X, y = tiny_localization(n=24)
+    params = dict(max_epochs=2, random_state=0, batch_size=8, augment="default",
+                  train_split=0.25, **TINY_MODULE)
+    a = LocalizerEstimator(**params).fit(X, y)
+    b = LocalizerEstimator(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    train, valid = a.get_split_datasets(torch.from_numpy(X),
+                                        torch.from_numpy(y).float())
+    assert type(train).__name__ == "AugmentedDataset"
+    assert type(valid).__name__ == "Subset"
+    noaug = LocalizerEstimator(**{**params, "augment": None}).fit(X, y)
+    assert not np.array_equal(noaug.predict_proba(X), a.predict_proba(X))
+
+
+def test_batched_dataset_scales_uint8():
+    X = torch.full((3, 1, 16, 16), 255, dtype=torch.uint8)
+    xb, yb = ImageDataset(X).__getitems__([0, 2])
+    assert xb.dtype == torch.float32 and xb.max() == 1.0 and yb.shape == (2,)

@@ -1,0 +1,216 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from sklocalize import LandmarkEstimator
+from sklocalize.augment import Augmenter
+from sklocalize.datasets import FACE_FLIP_PAIRS, FACE_LANDMARKS
+from sklocalize.metrics import landmark_nme, landmark_presence_accuracy
+from sklocalize.targets import check_landmark_target
+
+from ._helpers import TINY_MODULE, tiny_landmarks
+
+
+def tiny(**kwargs):
+    params = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
+    params.update(kwargs)
+    return LandmarkEstimator(**params)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_landmarks()
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return tiny().fit(X, y)
+
+
+def test_fit_predict_layout(fitted, data):
+    X, y = data
+    pred = fitted.predict(X)
+    assert pred.shape == y.shape
+    check_landmark_target(pred)
+    assert np.all(pred[pred[:, 0] == 0, 1:] == 0)
+    assert fitted.n_landmarks_ == 6
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (len(X), 1)
+    np.testing.assert_array_equal(pred[:, 0], proba[:, 0] >= 0.5)
+
+
+@pytest.mark.parametrize("head", ["heatmap", "regression"])
+@pytest.mark.parametrize("point_loss", ["wing", "smooth_l1", "mse"])
+def test_heads_and_point_losses(data, head, point_loss):
+    X, y = data
+    est = tiny(module__head=head, point_loss=point_loss).fit(X, y)
+    row = est.history_[-1]
+    assert row["train_loss"] == pytest.approx(
+        row["train_presence_loss"] + 5.0 * row["train_points_loss"], rel=1e-4)
+    assert est.predict(X).shape == y.shape
+
+
+def test_seed_loss(data):
+    X, y = data
+    est = tiny(loss="seed", train_split=0.25).fit(X, y)
+    assert np.isfinite(est.history_[-1, "valid_points_loss"])
+
+
+def test_nan_points_are_masked(data):
+    X, y = data
+    y = y.copy()
+    present = np.flatnonzero(y[:, 0] == 1)
+    y[present[:4], 1:3] = np.nan  # left eye not visible
+    est = tiny().fit(X, y)
+    assert np.isfinite(est.history_[-1, "train_loss"])
+    assert np.isfinite(est.score(X, y))
+
+
+def test_dataframe_with_names(data):
+    X, frame = tiny_landmarks(as_frame=True)
+    before = frame.copy()
+    est = tiny(landmark_names=list(FACE_LANDMARKS)).fit(X, frame)
+    pd.testing.assert_frame_equal(frame, before)
+    out = est.predict_frame(X)
+    assert list(out.columns[:3]) == ["p", "left_eye_x", "left_eye_y"]
+    assert out.loc[out["p"] == 0, "chin_y"].isna().all()
+    px = est.predict_frame(X, pixels=True)
+    present = out["p"] == 1
+    np.testing.assert_allclose(px.loc[present, "nose_x"], out.loc[present,
+                                                                   "nose_x"] * 16)
+    assert np.isfinite(est.score(X, frame))
+
+
+def test_score_is_negative_nme(fitted, data):
+    X, y = data
+    assert fitted.score(X, y) == pytest.approx(-landmark_nme(y, fitted.predict(X)))
+
+
+def test_tta_flip_is_mirror_consistent(data):
+    X, y = data
+    est = tiny(flip_pairs=list(FACE_FLIP_PAIRS), tta_flip=True).fit(X, y)
+    a = est.predict(X)
+    b = est.predict(X[..., ::-1].copy())
+    # the prediction on a mirrored image is the mirrored prediction
+    mirrored = b.copy()
+    pts = mirrored[:, 1:].reshape(len(b), -1, 2)
+    pts[..., 0] = np.where(b[:, :1] == 1, 1 - pts[..., 0], 0)
+    pts[:, [0, 1, 3, 4]] = pts[:, [1, 0, 4, 3]]
+    mirrored[:, 1:] = pts.reshape(len(b), -1)
+    np.testing.assert_allclose(a, mirrored, atol=1e-5)
+
+
+def test_flip_needs_flip_pairs(data):
+    X, y = data
+    with pytest.raises(ValueError, match="augment flips images horizontally.*set "
+                                         "flip_pairs"):
+        tiny(augment="default").fit(X, y)
+    est = tiny().fit(X, y)
+    est.set_params(tta_flip=True)
+    with pytest.raises(ValueError, match="tta_flip flips images horizontally"):
+        est.predict(X)
+    tiny(augment=Augmenter(flip=0.0)).fit(X, y)  # no flip, no pairs needed
+    tiny(augment="default", flip_pairs=[]).fit(X, y)
+
+
+@pytest.mark.parametrize("pairs,match", [
+    ([(0, 6)], r"indices in \[0, 5\]"),
+    ([(1, 1)], "two different"),
+    ([(0, 1), (1, 2)], "at most once"),
+    ([0, 1], "must be pairs"),
+])
+def test_bad_flip_pairs(data, pairs, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        tiny(flip_pairs=pairs).fit(X, y)
+
+
+def test_pickle(fitted, data):
+    X, _ = data
+    loaded = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+
+
+def test_reproducible(data):
+    X, y = data
+    np.testing.assert_array_equal(tiny().fit(X, y).predict_proba(X),
+                                  tiny().fit(X, y).predict_proba(X))
+
+
+@pytest.mark.slow
+def test_learns_synthetic_faces():
+    """A real learning test: NME <= 0.10 (face-box normalised) in seconds."""
+    X, y = tiny_landmarks(n=600, size=32, seed=0)
+    X_test, y_test = tiny_landmarks(n=200, size=32, seed=1)
+    est = LandmarkEstimator(max_epochs=12, batch_size=32, module__width=16,
+                            random_state=0).fit(X, y)
+    pred = est.predict(X_test)
+    assert landmark_nme(y_test, pred) <= 0.10
+    assert landmark_presence_accuracy(y_test, pred) >= 0.95
+
+
+# ---------------------------------------------------------------------------
+# bad input
+
+
+def test_odd_number_of_coordinate_columns(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"1 \+ 2 \* n_landmarks columns .* got 12 "
+                                         "columns"):
+        tiny().fit(X, y[:, :-1])
+
+
+def test_coordinates_outside_unit_interval(data):
+    X, y = data
+    bad = y.copy()
+    bad[np.flatnonzero(y[:, 0] == 1)[0], 3] = 1.2
+    with pytest.raises(ValueError, match=r"coordinate outside \[0, 1\] where p = 1"):
+        tiny().fit(X, bad)
+
+
+def test_other_number_of_landmarks_at_score(fitted, data):
+    X, y = data
+    with pytest.raises(ValueError, match="for the 6 landmarks seen at fit; got 11 "
+                                         r"columns \(5 landmarks\)"):
+        fitted.score(X, y[:, :11])
+
+
+def test_landmark_names_length(data):
+    X, y = data
+    with pytest.raises(ValueError, match="landmark_names must name the 6 landmarks"):
+        tiny(landmark_names=["a", "b"]).fit(X, y)
+
+
+def test_predict_before_fit_and_other_size(fitted, data):
+    X, _ = data
+    with pytest.raises(NotFittedError):
+        tiny().predict(X)
+    with pytest.raises(ValueError, match="was fitted on"):
+        fitted.predict(np.zeros((2, 1, 24, 24), np.float32))
+
+
+@pytest.mark.parametrize("params,match", [
+    ({"point_loss": "l1"}, "The 'point_loss' parameter of LandmarkEstimator"),
+    ({"point_weight": -2}, "The 'point_weight' parameter"),
+    ({"lr": 0}, "The 'lr' parameter"),
+    ({"augment": "strong"}, "The 'augment' parameter"),
+])
+def test_invalid_parameters(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        tiny(**params).fit(X, y)
+
+
+def test_clone_and_set_params(fitted, data):
+    X, y = data
+    est = clone(fitted).set_params(point_loss="mse", module__head="regression")
+    est.fit(X, y)
+    assert est.criterion_.point_loss == "mse"
+    assert est.module_.head == "regression"
+    assert torch.isfinite(torch.tensor(est.history_[-1, "train_loss"]))
