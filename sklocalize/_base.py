@@ -36,6 +36,7 @@ from .augment import (
     collate_batch,
     is_batched_dataset,
 )
+from .callbacks import PreciseBatchNorm
 
 MIN_IMAGE_SIZE = 16
 
@@ -173,6 +174,7 @@ class ImageEstimator(NeuralNet):
                 name=f"train_{term}_loss", on_train=True)))
             callbacks.append((f"valid_{term}_loss", PassthroughScoring(
                 name=f"valid_{term}_loss")))
+        callbacks.append(("precise_bn", PreciseBatchNorm()))
         callbacks.append(("print_log", PrintLog()))
         if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))

@@ -62,7 +62,8 @@ __all__ = [
 def _check_localization(y_true, y_pred):
     y_true = check_localization_target(y_true, name="y_true")
     y_pred = check_localization_target(
-        y_pred, n_classes=y_true.shape[1] - 5, name="y_pred", allow_missing_box=False
+        y_pred, n_classes=y_true.shape[1] - 5, name="y_pred", allow_missing_box=False,
+        allow_empty_box=True,
     )
     _check_lengths(y_true, y_pred)
     return y_true, y_pred

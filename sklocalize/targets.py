@@ -124,7 +124,8 @@ def _check_presence(p, name, column):
 # localization
 
 
-def check_localization_target(y, *, n_classes=None, name="y", allow_missing_box=True):
+def check_localization_target(y, *, n_classes=None, name="y", allow_missing_box=True,
+                              allow_empty_box=False):
     """Validate a localization target in the seed layout.
 
     Parameters
@@ -137,6 +138,9 @@ def check_localization_target(y, *, n_classes=None, name="y", allow_missing_box=
         The name used in error messages.
     allow_missing_box : bool, default=True
         Whether a present object may have an all-NaN (not annotated) box.
+    allow_empty_box : bool, default=False
+        Whether a box may have zero height or width: refused in a target,
+        accepted in a prediction (it scores an IoU of 0).
 
     Returns
     -------
@@ -175,10 +179,11 @@ def check_localization_target(y, *, n_classes=None, name="y", allow_missing_box=
             "has a box value (b_x, b_y, b_h, b_w) outside [0, 1] where p_c = 1 "
             "(boxes are relative to the image size)",
         )
-        _first_bad_row(
-            annotated & (box[:, 2:] <= 0).any(axis=1), name,
-            "has a non-positive box height or width (b_h, b_w) where p_c = 1",
-        )
+        if not allow_empty_box:  # (negative sizes fail the range check above)
+            _first_bad_row(
+                annotated & (box[:, 2:] <= 0).any(axis=1), name,
+                "has a non-positive box height or width (b_h, b_w) where p_c = 1",
+            )
         onehot = (
             np.isfinite(cls).all(axis=1)
             & ((cls == 0) | (cls == 1)).all(axis=1)
@@ -451,8 +456,10 @@ def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"
     Parameters
     ----------
     y : array-like of shape (n_samples, 1 + 2 * n_landmarks) or DataFrame
-        A DataFrame has the columns ``p, x_1, y_1, ...`` (or ``p, <name>_x,
-        <name>_y, ...`` when ``landmark_names`` is given).
+        A DataFrame has the columns ``p, x_1, y_1, ...`` or ``p, <name>_x,
+        <name>_y, ...`` (the names from ``landmark_names``, or else every
+        ``<name>_x`` column with a ``<name>_y`` twin, in column order); other
+        columns are ignored.
     n_landmarks : int, default=None
     landmark_names : sequence of str, default=None
     name : str, default="y"
@@ -467,10 +474,15 @@ def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"
                 f"{name} as a DataFrame must have a presence column 'p' followed by "
                 f"x_1, y_1, ..., x_L, y_L; got {list(y.columns)}."
             )
+        if landmark_names is None:
+            n = sum(1 for c in y.columns if str(c).startswith("x_"))
+            if n == 0:  # named points: <name>_x, <name>_y pairs, in order
+                landmark_names = [str(c)[:-2] for c in y.columns
+                                  if str(c).endswith("_x")
+                                  and f"{str(c)[:-2]}_y" in y.columns]
         if landmark_names is not None:
             cols = _landmark_columns(len(landmark_names), landmark_names)
         else:
-            n = sum(1 for c in y.columns if str(c).startswith("x_"))
             cols = _landmark_columns(n)
         missing = [c for c in cols if c not in y.columns]
         if missing or not cols:

@@ -247,3 +247,14 @@ def test_scorers_sign_and_frames():
                           "b_w": .4, "label": ["a", "b", None, None]})
     assert get_scorer("class_accuracy")(est, X, frame) == pytest.approx(1 / 2)
     assert "TargetScorer(iou_score)" == repr(get_scorer("iou"))
+
+
+def test_predicted_empty_box_scores_zero_not_an_error():
+    y_true = np.array([[1, .5, .5, .4, .4, 1.0]])
+    y_pred = np.array([[1, .5, .5, 0.0, .4, 1.0]])  # a degenerate prediction
+    assert iou_score(y_true, y_pred) == 0.0
+    assert localization_accuracy(y_true, y_pred) == 0.0
+    with pytest.raises(ValueError, match=r"y_pred has a box value .* outside \[0, 1\]"):
+        iou_score(y_true, np.array([[1, .5, .5, -0.1, .4, 1.0]]))
+    with pytest.raises(ValueError, match="y_true has a non-positive box height"):
+        iou_score(y_pred, y_true)

@@ -7,11 +7,15 @@ from ._generators import (
     make_landmarks,
     make_localization,
 )
+from ._readers import SkippedRowWarning, load_box_csv, load_landmark_file
 
 __all__ = [
     "FACE_FLIP_PAIRS",
     "FACE_LANDMARKS",
     "SHAPES",
+    "SkippedRowWarning",
+    "load_box_csv",
+    "load_landmark_file",
     "make_landmarks",
     "make_localization",
 ]

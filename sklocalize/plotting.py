@@ -1,0 +1,366 @@
+"""Pictures: boxes and landmarks over images, and scikit-learn-style displays.
+
+Needs matplotlib (the ``plot`` extra). Every function draws on given axes or
+makes its own figure and returns what it drew, so that tests and users can
+inspect it.
+"""
+
+import numpy as np
+
+from .metrics import _final_estimator, ced_curve, failure_rate, iou_success_curve
+
+__all__ = ["CEDDisplay", "IoUSuccessDisplay", "plot_boxes", "plot_landmarks"]
+
+
+def _plt():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "sklocalize.plotting needs matplotlib: pip install 'sklocalize[plot]'."
+        ) from exc
+    return plt
+
+
+def _grid(n, n_cols, axes, size=2.0):
+    plt = _plt()
+    if axes is not None:
+        axes = np.ravel(axes)
+        if len(axes) < n:
+            raise ValueError(f"axes holds {len(axes)} axes for {n} images.")
+        return axes[0].figure, axes
+    n_cols = max(1, min(n_cols, n))
+    n_rows = int(np.ceil(n / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows),
+                             squeeze=False)
+    axes = axes.ravel()
+    for ax in axes[n:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _show_image(ax, image):
+    img = np.asarray(image)
+    img = img / 255.0 if img.dtype == np.uint8 else img.astype(float)
+    if img.ndim == 3 and img.shape[0] in (1, 3):
+        img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+    img = np.clip(img, 0, 1)
+    # extent in relative units: 0 = left/top edge, 1 = right/bottom edge
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1,
+              extent=(0, 1, 1, 0), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _box_patch(box, colour, linestyle):
+    from matplotlib.patches import Rectangle
+
+    bx, by, bh, bw = box
+    return Rectangle((bx - bw / 2, by - bh / 2), bw, bh, fill=False,
+                     edgecolor=colour, linewidth=1.5, linestyle=linestyle)
+
+
+def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None,
+               n_cols=6, axes=None):
+    """Draw true and predicted boxes, with class names, over a grid of images.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_channels, height, width)
+    y_true, y_pred : array-like of shape (n_samples, 5 + n_classes), default=None
+        Seed layouts; true boxes are drawn green and dashed, predicted ones red.
+    classes : array-like of shape (n_classes,), default=None
+        Class names for the titles; default the class indices.
+    presence_proba : array-like of shape (n_samples,), default=None
+        Shown in the titles when given.
+    n_cols : int, default=6
+    axes : array of matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    axes : ndarray of Axes
+    """
+    X = np.asarray(X)
+    fig, axes = _grid(len(X), n_cols, axes)
+    for i, ax in enumerate(axes[: len(X)]):
+        _show_image(ax, X[i])
+        title = []
+        for y, colour, style, tag in ((y_true, "lime", "--", "true"),
+                                      (y_pred, "red", "-", "pred")):
+            if y is None:
+                continue
+            row = np.asarray(y, dtype=float)[i]
+            if row[0] == 1:
+                if np.isfinite(row[1:5]).all():
+                    ax.add_patch(_box_patch(row[1:5], colour, style))
+                k = int(np.nan_to_num(row[5:]).argmax())
+                name = classes[k] if classes is not None else k
+                title.append(f"{tag}: {name}")
+            else:
+                title.append(f"{tag}: none")
+        if presence_proba is not None:
+            title.append(f"p={float(presence_proba[i]):.2f}")
+        ax.set_title("\n".join(title), fontsize=7)
+    return fig, axes
+
+
+def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
+    """Draw true and predicted points over a grid of images, joined by error
+    lines.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_channels, height, width)
+    y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        True points are green circles, predicted ones red crosses; a yellow
+        line joins each true point to its prediction.
+    n_cols : int, default=6
+    axes : array of matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    axes : ndarray of Axes
+    """
+    X = np.asarray(X)
+    fig, axes = _grid(len(X), n_cols, axes)
+    for i, ax in enumerate(axes[: len(X)]):
+        _show_image(ax, X[i])
+        t = None if y_true is None else np.asarray(y_true, float)[i]
+        p = None if y_pred is None else np.asarray(y_pred, float)[i]
+        if t is not None and t[0] == 1:
+            ax.plot(t[1::2], t[2::2], "o", mfc="none", mec="lime", ms=5,
+                    label="true")
+        if p is not None and p[0] == 1:
+            ax.plot(p[1::2], p[2::2], "x", color="red", ms=5, label="pred")
+            if t is not None and t[0] == 1:
+                for xt, yt, xp, yp in zip(t[1::2], t[2::2], p[1::2], p[2::2]):
+                    if np.isfinite([xt, yt]).all():
+                        ax.plot([xt, xp], [yt, yp], "-", color="yellow", lw=1)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(1, 0)
+    return fig, axes
+
+
+class IoUSuccessDisplay:
+    """Share of images with IoU >= t, over thresholds t, and its area.
+
+    Build it with :meth:`from_estimator` or :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    thresholds, success : ndarray of shape (n_thresholds,)
+    auc : float
+    name : str, default=None
+
+    Attributes
+    ----------
+    line_ : matplotlib Line2D
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklocalize.plotting import IoUSuccessDisplay
+    >>> y = np.array([[1, .5, .5, .2, .2, 1.0]])
+    >>> disp = IoUSuccessDisplay.from_predictions(y, y)
+    >>> round(disp.auc, 2)
+    1.0
+    """
+
+    def __init__(self, thresholds, success, auc, name=None):
+        self.thresholds = thresholds
+        self.success = success
+        self.auc = auc
+        self.name = name
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        name : str, default=None
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : IoUSuccessDisplay
+        """
+        plt = _plt()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.5, 3.5))
+        name = name or self.name
+        label = f"AUC = {self.auc:.3f}" if name is None else \
+            f"{name} (AUC = {self.auc:.3f})"
+        (self.line_,) = ax.plot(self.thresholds, self.success, label=label, **kwargs)
+        ax.set_xlabel("IoU threshold")
+        ax.set_ylabel("Share of images with IoU >= threshold")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.axvline(0.5, color="grey", lw=0.8, ls=":")
+        ax.legend(loc="lower left")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(cls, y_true, y_pred, *, name=None, ax=None, **kwargs):
+        """Plot the curve from seed-layout targets and predictions.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        name : str, default=None
+        ax : matplotlib Axes, default=None
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : IoUSuccessDisplay
+        """
+        t, success, auc = iou_success_curve(y_true, y_pred)
+        return cls(t, success, auc, name=name).plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **kwargs):
+        """Plot the curve of a fitted localizer on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : fitted LocalizerEstimator (or Pipeline ending in one)
+        X : array-like
+        y : array-like or DataFrame
+        name : str, default=None
+            Default the estimator's class name.
+        ax : matplotlib Axes, default=None
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : IoUSuccessDisplay
+        """
+        y_true = _final_estimator(estimator).encode_target(y)
+        return cls.from_predictions(y_true, estimator.predict(X),
+                                    name=name or type(estimator).__name__, ax=ax,
+                                    **kwargs)
+
+
+class CEDDisplay:
+    """Cumulative error distribution of the landmark NME, with its AUC and
+    failure rate.
+
+    Parameters
+    ----------
+    errors, fraction : ndarray of shape (n_points,)
+    auc : float
+        Area under the curve up to ``max_error``, divided by it.
+    failure_rate : float
+        Share of faces with NME above ``max_error``.
+    name : str, default=None
+
+    Attributes
+    ----------
+    line_, ax_, figure_
+        As in :class:`IoUSuccessDisplay`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklocalize.plotting import CEDDisplay
+    >>> y = np.array([[1, .2, .2, .6, .6]])
+    >>> CEDDisplay.from_predictions(y, y).failure_rate
+    0.0
+    """
+
+    def __init__(self, errors, fraction, auc, failure_rate, name=None):
+        self.errors = errors
+        self.fraction = fraction
+        self.auc = auc
+        self.failure_rate = failure_rate
+        self.name = name
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        name : str, default=None
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : CEDDisplay
+        """
+        plt = _plt()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.5, 3.5))
+        name = name or self.name
+        stats = f"AUC = {self.auc:.3f}, failures = {100 * self.failure_rate:.1f}%"
+        label = stats if name is None else f"{name} ({stats})"
+        (self.line_,) = ax.plot(self.errors, self.fraction, label=label, **kwargs)
+        ax.set_xlabel("Normalised mean error (NME)")
+        ax.set_ylabel("Share of faces with NME <= x")
+        ax.set_xlim(0, self.errors[-1])
+        ax.set_ylim(0, 1.02)
+        ax.legend(loc="lower right")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(cls, y_true, y_pred, *, max_error=0.1, normalize="bbox",
+                         name=None, ax=None, **kwargs):
+        """Plot the CED from landmark targets and predictions.
+
+        Parameters
+        ----------
+        y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        max_error : float, default=0.1
+            Where the curve ends; also the failure threshold.
+        normalize : "bbox", "image" or (i, j), default="bbox"
+            See :func:`sklocalize.metrics.per_image_nme`.
+        name : str, default=None
+        ax : matplotlib Axes, default=None
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : CEDDisplay
+        """
+        errors, fraction, auc = ced_curve(y_true, y_pred, max_error=max_error,
+                                          normalize=normalize)
+        rate = failure_rate(y_true, y_pred, threshold=max_error, normalize=normalize)
+        return cls(errors, fraction, auc, rate, name=name).plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, max_error=0.1, normalize="bbox",
+                       name=None, ax=None, **kwargs):
+        """Plot the CED of a fitted landmark estimator on ``X``, ``y``.
+
+        Parameters
+        ----------
+        estimator : fitted LandmarkEstimator (or Pipeline ending in one)
+        X : array-like
+        y : array-like or DataFrame
+        max_error : float, default=0.1
+        normalize : "bbox", "image" or (i, j), default="bbox"
+        name : str, default=None
+        ax : matplotlib Axes, default=None
+        **kwargs
+
+        Returns
+        -------
+        display : CEDDisplay
+        """
+        y_true = _final_estimator(estimator).encode_target(y)
+        return cls.from_predictions(y_true, estimator.predict(X), max_error=max_error,
+                                    normalize=normalize,
+                                    name=name or type(estimator).__name__, ax=ax,
+                                    **kwargs)
