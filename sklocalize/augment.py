@@ -17,6 +17,7 @@ __all__ = [
     "AugmentedDataset",
     "Augmenter",
     "ImageDataset",
+    "affine_transform",
     "LandmarkTargets",
     "LocalizationTargets",
     "collate_batch",
@@ -268,18 +269,45 @@ class Augmenter:
             # fits but not within +-shift: the allowed shift nearest to none
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
-        # output pixel u (normalised -1..1) samples input (u - 2 t) / s
-        theta = torch.zeros(n, 2, 3, dtype=X.dtype)
-        theta[:, 0, 0] = 1 / s
-        theta[:, 1, 1] = 1 / s
-        theta[:, :, 2] = -2 * t / s[:, None]
-        grid = torch.nn.functional.affine_grid(theta, list(X.shape),
-                                               align_corners=False)
-        mean = X.mean(dim=(2, 3), keepdim=True)
-        out = torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
-                                              padding_mode="zeros",
-                                              align_corners=False) + mean
-        return out, targets.affine(y, s, t)
+        return affine_transform(X, y, targets, s, t)
+
+
+def affine_transform(X, y, targets, scale, shift):
+    """Zoom and shift images and move their targets with the pixels.
+
+    A relative point ``p`` goes to ``(p - 0.5) * scale + 0.5 + shift``; pixels
+    are resampled bilinearly with the same map (``align_corners=False``, so
+    pixel edges, not centres, sit at 0 and 1) and the image runs out into its
+    mean value.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, C, H, W)
+    y : torch.Tensor of shape (n, n_outputs)
+    targets : LocalizationTargets or LandmarkTargets
+    scale : torch.Tensor of shape (n,)
+        Zoom factors; below 1 zooms out.
+    shift : torch.Tensor of shape (n, 2)
+        Shifts in x and y, as a share of the image.
+
+    Returns
+    -------
+    X, y : new tensors
+    """
+    n = len(X)
+    scale = torch.as_tensor(scale, dtype=X.dtype).reshape(n)
+    shift = torch.as_tensor(shift, dtype=X.dtype).reshape(n, 2)
+    # output pixel u (normalised -1..1) samples input (u - 2 t) / s
+    theta = torch.zeros(n, 2, 3, dtype=X.dtype)
+    theta[:, 0, 0] = 1 / scale
+    theta[:, 1, 1] = 1 / scale
+    theta[:, :, 2] = -2 * shift / scale[:, None]
+    grid = torch.nn.functional.affine_grid(theta, list(X.shape), align_corners=False)
+    mean = X.mean(dim=(2, 3), keepdim=True)
+    out = torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
+                                          padding_mode="zeros",
+                                          align_corners=False) + mean
+    return out, targets.affine(y, scale, shift)
 
 
 class AugmentedDataset(Dataset):

@@ -1,12 +1,75 @@
 """skorch callbacks the estimators use."""
 
+import math
+
 import torch
 from skorch.callbacks import Callback
 from torch import nn
 
 from .augment import ImageDataset
 
-__all__ = ["PreciseBatchNorm"]
+__all__ = ["CosineLR", "PreciseBatchNorm"]
+
+
+class CosineLR(Callback):
+    """Linear warm-up, then cosine decay of the learning rate, per batch.
+
+    The schedule spans each call of ``fit`` (or ``partial_fit``): its length is
+    read at the start of training from ``max_epochs`` and the number of
+    batches, so it follows ``set_params(max_epochs=...)``. The learning rate of
+    each parameter group goes from ``initial_lr`` (the optimizer's ``lr``) up
+    from ``warmup_factor * initial_lr`` over the first ``warmup`` share of the
+    steps, then down along a half cosine to ``final_factor * initial_lr``. The
+    rate of each batch is recorded in the history as ``lr``.
+
+    Parameters
+    ----------
+    warmup : float, default=0.05
+        Share of the steps spent warming up.
+    warmup_factor : float, default=0.1
+    final_factor : float, default=0.01
+
+    References
+    ----------
+    .. [1] I. Loshchilov and F. Hutter, "SGDR: Stochastic Gradient Descent with
+       Warm Restarts", ICLR 2017.
+    """
+
+    def __init__(self, warmup=0.05, warmup_factor=0.1, final_factor=0.01):
+        self.warmup = warmup
+        self.warmup_factor = warmup_factor
+        self.final_factor = final_factor
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.step_ = 0
+        self.total_ = None
+        for group in net.optimizer_.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.total_ is None and dataset_train is not None:
+            batch = net.batch_size if net.batch_size > 0 else len(dataset_train)
+            per_epoch = max(1, -(-len(dataset_train) // batch))
+            self.total_ = max(1, net.max_epochs * per_epoch)
+
+    def factor(self, step, total):
+        """The multiplier of the initial learning rate at ``step`` of ``total``."""
+        t = min(step / total, 1.0)
+        if self.warmup > 0 and t < self.warmup:
+            return self.warmup_factor + (1 - self.warmup_factor) * t / self.warmup
+        span = max(1.0 - self.warmup, 1e-12)
+        progress = (t - self.warmup) / span
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return self.final_factor + (1 - self.final_factor) * cosine
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training or self.total_ is None:
+            return
+        f = self.factor(self.step_, self.total_)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = group["initial_lr"] * f
+        net.history.record_batch("lr", net.optimizer_.param_groups[0]["lr"])
+        self.step_ += 1
 
 
 class PreciseBatchNorm(Callback):

@@ -41,15 +41,27 @@ class LandmarkEstimator(ImageEstimator):
         The practical form's point term; wing loss (Feng et al., CVPR 2018) is
         the usual choice for landmarks.
     presence_weight, point_weight : float, default=1.0, 5.0
+    heatmap_weight : float, default=1.0
+        Weight of an auxiliary term that pulls each heatmap towards a Gaussian
+        at its true point (with the default heatmap head; see
+        :func:`sklocalize.nn.losses.heatmap_loss`); it sharpens the heatmaps
+        the soft-argmax reads (LFW: 5.6% vs 6.1% inter-ocular error).
     landmark_names : sequence of str, default=None
         Names of the points, for DataFrames (``<name>_x``, ``<name>_y``).
     flip_pairs : sequence of (int, int), default=None
         Points that swap under a horizontal flip, e.g. ``[(0, 1), (3, 4)]`` for
         left/right eyes and mouth corners; ``[]`` if no point has a mirror
         twin. Needed by flip augmentation and ``tta_flip``.
-    augment : None, "default" or Augmenter, default=None
+    augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
-        :class:`sklocalize.augment.Augmenter`).
+        :class:`sklocalize.augment.Augmenter`). ``"default"`` jitters brightness
+        and contrast and flips horizontally when ``flip_pairs`` is given
+        (``Augmenter(flip=0.5 or 0, scale=(1, 1), shift=0)``). If your faces
+        may come framed differently from the training ones (another face
+        detector, zoomed out), add zoom and shift, e.g.
+        ``Augmenter(scale=(0.5, 1.25), shift=0.1)``: on LFW it trades accuracy
+        on faces framed as in training for robustness (see
+        ``benchmarks/results/landmarks_lfw.md``). None turns augmentation off.
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped).
@@ -84,8 +96,9 @@ verbose, device, random_state, image_shape, presence_threshold
     (40, 13)
     """
 
-    _loss_terms = ("presence", "points")
-    _criterion_params = ("loss", "point_loss", "presence_weight", "point_weight")
+    _loss_terms = ("presence", "points", "heatmap")
+    _criterion_params = ("loss", "point_loss", "presence_weight", "point_weight",
+                         "heatmap_weight")
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
@@ -93,14 +106,17 @@ verbose, device, random_state, image_shape, presence_threshold
         "point_loss": [StrOptions(set(POINT_LOSSES))],
         "presence_weight": [Interval(Real, 0, None, closed="left")],
         "point_weight": [Interval(Real, 0, None, closed="left")],
+        "heatmap_weight": [Interval(Real, 0, None, closed="left")],
         "landmark_names": [list, tuple, None],
         "flip_pairs": [list, tuple, None],
     }
 
     def __init__(self, module=LandmarkNet, *, criterion=LandmarkLoss,
                  loss="practical", point_loss="wing", presence_weight=1.0,
-                 point_weight=5.0, landmark_names=None, flip_pairs=None, **kwargs):
+                 point_weight=5.0, heatmap_weight=1.0, landmark_names=None,
+                 flip_pairs=None, **kwargs):
         super().__init__(module, criterion, **kwargs)
+        self.heatmap_weight = heatmap_weight
         self.loss = loss
         self.point_loss = point_loss
         self.presence_weight = presence_weight
@@ -159,7 +175,14 @@ verbose, device, random_state, image_shape, presence_threshold
         return {
             "n_landmarks": self._data_attribute("n_landmarks_"),
             "in_channels": self._data_attribute("n_channels_"),
+            "image_size": self._data_attribute("image_size_"),
         }
+
+    def _default_augmenter(self):
+        # flip only when the pairs are known
+        augmenter = super()._default_augmenter()
+        augmenter.flip = 0.5 if self.flip_pairs is not None else 0.0
+        return augmenter
 
     def _criterion_kwargs(self):
         return {
@@ -167,6 +190,7 @@ verbose, device, random_state, image_shape, presence_threshold
             "point_loss": self.point_loss,
             "presence_weight": self.presence_weight,
             "point_weight": self.point_weight,
+            "heatmap_weight": self.heatmap_weight,
         }
 
     def _targets(self):

@@ -37,9 +37,10 @@ class LocalizerEstimator(ImageEstimator):
         (every entry where ``p_c = 1``, ``p_c`` alone where it is 0).
         ``"practical"``: binary cross-entropy on presence + box term +
         cross-entropy on the class, each weighted.
-    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
-        The practical form's box term.
-    presence_weight, box_weight, class_weight : float, default=1.0, 5.0, 1.0
+    box_loss : {"l1_giou", "smooth_l1", "mse", "giou"}, default="l1_giou"
+        The practical form's box term: ``"l1_giou"`` is the L1 error of the
+        four box entries plus ``1 - GIoU`` (as in DETR).
+    presence_weight, box_weight, class_weight : float, default=1.0, 2.0, 1.0
         The practical form's term weights.
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Its arguments are routed with ``optimizer__<name>``.
@@ -74,12 +75,16 @@ class LocalizerEstimator(ImageEstimator):
     presence_threshold : float in (0, 1), default=0.5
         ``predict`` sets ``p_c = 1`` where the presence probability is at least
         this.
-    augment : None, "default" or Augmenter, default=None
+    augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
-        :class:`sklocalize.augment.Augmenter`): random horizontal flip, zoom
-        and shift with the boxes moved exactly with the pixels, brightness and
-        contrast jitter. ``"default"`` is ``Augmenter()``. Flips suit classes
-        that look alike mirrored (not, e.g., digits).
+        :class:`sklocalize.augment.Augmenter`). ``"default"`` is a random
+        horizontal flip (``b_x -> 1 - b_x``) with brightness and contrast
+        jitter: ``Augmenter(scale=(1, 1), shift=0)``. Zoom and shift (with the
+        boxes moved exactly with the pixels) are available through an
+        ``Augmenter``; on Caltech-3 they cost IoU (see
+        ``benchmarks/results/caltech3.md``). None turns augmentation off. If
+        your classes change meaning when mirrored, use
+        ``Augmenter(flip=0, scale=(1, 1), shift=0)``.
     tta_flip : bool, default=False
         Test-time flip: predict on each image and its mirror image and average
         (boxes mirrored back; presence and class logits averaged).
@@ -144,8 +149,8 @@ class LocalizerEstimator(ImageEstimator):
     }
 
     def __init__(self, module=LocalizerNet, *, criterion=LocalizationLoss,
-                 loss="practical", box_loss="smooth_l1", presence_weight=1.0,
-                 box_weight=5.0, class_weight=1.0, **kwargs):
+                 loss="practical", box_loss="l1_giou", presence_weight=1.0,
+                 box_weight=2.0, class_weight=1.0, **kwargs):
         super().__init__(module, criterion, **kwargs)
         self.loss = loss
         self.box_loss = box_loss
@@ -167,6 +172,7 @@ class LocalizerEstimator(ImageEstimator):
         return {
             "n_classes": self._data_attribute("n_classes_"),
             "in_channels": self._data_attribute("n_channels_"),
+            "image_size": self._data_attribute("image_size_"),
         }
 
     def _criterion_kwargs(self):

@@ -51,8 +51,10 @@ def test_heads_and_point_losses(data, head, point_loss):
     X, y = data
     est = tiny(module__head=head, point_loss=point_loss).fit(X, y)
     row = est.history_[-1]
+    heat = row["train_heatmap_loss"] if head == "heatmap" else 0.0
     assert row["train_loss"] == pytest.approx(
-        row["train_presence_loss"] + 5.0 * row["train_points_loss"], rel=1e-4)
+        row["train_presence_loss"] + 5.0 * row["train_points_loss"] + heat,
+        rel=1e-4)
     assert est.predict(X).shape == y.shape
 
 
@@ -110,7 +112,10 @@ def test_flip_needs_flip_pairs(data):
     X, y = data
     with pytest.raises(ValueError, match="augment flips images horizontally.*set "
                                          "flip_pairs"):
-        tiny(augment="default").fit(X, y)
+        tiny(augment=Augmenter(flip=0.5)).fit(X, y)
+    # the default augmentation flips only when the pairs are known
+    assert tiny().fit(X, y)._augmenter().flip == 0.0
+    assert tiny(flip_pairs=[(0, 1)])._augmenter().flip == 0.5
     est = tiny().fit(X, y)
     est.set_params(tta_flip=True)
     with pytest.raises(ValueError, match="tta_flip flips images horizontally"):
@@ -148,7 +153,7 @@ def test_learns_synthetic_faces():
     """A real learning test: NME <= 0.10 (face-box normalised) in seconds."""
     X, y = tiny_landmarks(n=600, size=32, seed=0)
     X_test, y_test = tiny_landmarks(n=200, size=32, seed=1)
-    est = LandmarkEstimator(max_epochs=12, batch_size=32, module__width=16,
+    est = LandmarkEstimator(max_epochs=20, batch_size=32, module__width=16,
                             random_state=0).fit(X, y)
     pred = est.predict(X_test)
     assert landmark_nme(y_test, pred) <= 0.10
@@ -214,3 +219,29 @@ def test_clone_and_set_params(fitted, data):
     assert est.criterion_.point_loss == "mse"
     assert est.module_.head == "regression"
     assert torch.isfinite(torch.tensor(est.history_[-1, "train_loss"]))
+
+
+def test_heatmap_term(data):
+    X, y = data
+    est = tiny().fit(X, y)  # heatmap_weight=1.0 by default
+    row = est.history_[-1]
+    assert row["train_heatmap_loss"] > 0
+    assert row["train_loss"] == pytest.approx(
+        row["train_presence_loss"] + 5.0 * row["train_points_loss"]
+        + row["train_heatmap_loss"], rel=1e-4)
+    assert "train_heatmap_loss" not in tiny(heatmap_weight=0.0).fit(X, y).history_[-1]
+    assert est.predict(X).shape == y.shape  # eval mode: no heatmaps returned
+
+
+def test_heatmap_loss_is_lowest_at_the_true_point():
+    from sklocalize.nn import heatmap_loss
+
+    target = torch.tensor([[1.0, 0.25, 0.55]])  # column 2, row 5 of 10
+    losses = {}
+    for row, col in [(5, 2), (5, 3), (1, 8)]:
+        maps = torch.zeros(1, 1, 10, 10)
+        maps[0, 0, row, col] = 5.0
+        losses[(row, col)] = float(heatmap_loss(maps, target))
+    assert losses[(5, 2)] < losses[(5, 3)] < losses[(1, 8)]
+    hidden = torch.tensor([[1.0, float("nan"), float("nan")]])
+    assert float(heatmap_loss(torch.zeros(1, 1, 10, 10), hidden)) == 0.0

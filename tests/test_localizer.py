@@ -74,7 +74,7 @@ def test_history_records_each_term(data):
     for prefix in ("train", "valid"):
         for term in ("presence", "box", "class"):
             assert np.isfinite(row[f"{prefix}_{term}_loss"])
-    total = (row["train_presence_loss"] + 5.0 * row["train_box_loss"]
+    total = (row["train_presence_loss"] + 2.0 * row["train_box_loss"]
              + row["train_class_loss"])
     assert row["train_loss"] == pytest.approx(total, rel=1e-4)
     assert len(est.history_) == 2
@@ -434,3 +434,23 @@ def test_bad_X_types(data):
         tiny(image_shape=(16, 16)).fit(scipy.sparse.csr_matrix(X.reshape(24, -1)), y)
     with pytest.raises(ValueError, match="requires y to be passed"):
         tiny().fit(X, None)
+
+
+@pytest.mark.parametrize("box_head", ["grid", "edges"])
+@pytest.mark.parametrize("stem_stride", [1, 2])
+def test_module_options_train_and_predict(data, box_head, stem_stride):
+    X, y = data
+    est = tiny(module__box_head=box_head, module__stem_stride=stem_stride).fit(X, y)
+    pred = est.predict(X)
+    assert pred.shape == y.shape
+    check_localization_target(pred, allow_empty_box=True)
+
+
+def test_edge_head_starts_from_a_centred_box():
+    torch.manual_seed(0)
+    net = LocalizerNet(n_classes=2, in_channels=1, width=8, depth=3, box_head="edges")
+    _, boxes, _ = net(torch.rand(4, 1, 32, 32))
+    assert torch.all(boxes[:, 2:] > 0.2)  # positive height and width
+    assert torch.allclose(boxes[:, :2], torch.full((4, 2), 0.5), atol=0.1)
+    with pytest.raises(ValueError, match="box_head must be 'grid' or 'edges'"):
+        LocalizerNet(n_classes=2, box_head="corners")

@@ -3,6 +3,7 @@
 from .losses import (
     LandmarkLoss,
     LocalizationLoss,
+    heatmap_loss,
     landmark_loss,
     localization_loss,
     wing_loss,
@@ -16,6 +17,7 @@ __all__ = [
     "LocalizationLoss",
     "LocalizerNet",
     "SoftArgmax2d",
+    "heatmap_loss",
     "landmark_loss",
     "localization_loss",
     "wing_loss",

@@ -33,6 +33,7 @@ from torch import nn
 from ..boxes import elementwise_generalized_box_iou
 
 __all__ = [
+    "heatmap_loss",
     "LandmarkLoss",
     "LocalizationLoss",
     "landmark_loss",
@@ -199,9 +200,44 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
     return total, terms
 
 
+def heatmap_loss(heatmaps, target, sigma=1.0):
+    """Cross-entropy of heatmaps against Gaussians at the true points.
+
+    Parameters
+    ----------
+    heatmaps : torch.Tensor of shape (n_samples, n_landmarks, h, w)
+        Heatmap logits; pixel ``(i, j)`` has its centre at ``((j + 0.5) / w,
+        (i + 0.5) / h)``.
+    target : torch.Tensor of shape (n_samples, 1 + 2 * n_landmarks)
+    sigma : float, default=1.0
+        The Gaussians' standard deviation, in heatmap pixels.
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+        Mean over visible points of ``-sum(g * log_softmax(heatmap))``, ``g``
+        the normalised Gaussian: lowest when the softmax of each heatmap is
+        the Gaussian itself.
+    """
+    n, k, h, w = heatmaps.shape
+    pts = target[:, 1:].reshape(n, k, 2)
+    visible = (target[:, :1] == 1) & torch.isfinite(pts).all(dim=2)
+    pts = torch.nan_to_num(pts, nan=0.5)
+    xs = (torch.arange(w, device=heatmaps.device, dtype=pts.dtype) + 0.5) / w
+    ys = (torch.arange(h, device=heatmaps.device, dtype=pts.dtype) + 0.5) / h
+    dx = (xs[None, None, None, :] - pts[..., 0, None, None]) * w / sigma
+    dy = (ys[None, None, :, None] - pts[..., 1, None, None]) * h / sigma
+    g = torch.exp(-0.5 * (dx ** 2 + dy ** 2))
+    g = g / g.sum(dim=(2, 3), keepdim=True).clamp(min=1e-12)
+    logp = torch.log_softmax(heatmaps.reshape(n, k, -1).float(), dim=2)
+    ce = -(g.reshape(n, k, -1) * logp).sum(dim=2)
+    return _masked_mean(ce, visible)
+
+
 def landmark_loss(presence, points, target, *, kind="practical", point_loss="wing",
                   presence_weight=1.0, point_weight=1.0, beta=0.05, wing_width=0.05,
-                  wing_curvature=0.01, from_logits=True):
+                  wing_curvature=0.01, from_logits=True, heatmaps=None,
+                  heatmap_weight=0.0, heatmap_sigma=1.0):
     """The masked landmark loss and its terms.
 
     Parameters
@@ -223,12 +259,18 @@ def landmark_loss(presence, points, target, *, kind="practical", point_loss="win
         The wing loss's ``w`` and ``eps`` (see :func:`wing_loss`).
     from_logits : bool, default=True
         Whether ``presence`` is a logit or a probability.
+    heatmaps : torch.Tensor of shape (n_samples, n_landmarks, h, w), default=None
+        The heatmap logits, when the module returns them.
+    heatmap_weight : float, default=0.0
+        Weight of :func:`heatmap_loss` in the practical form (with
+        ``heatmaps``); 0 leaves it out.
+    heatmap_sigma : float, default=1.0
 
     Returns
     -------
     total : torch.Tensor (scalar)
     terms : dict of str to torch.Tensor
-        ``presence`` and ``points`` (unweighted).
+        ``presence`` and ``points`` (unweighted), and ``heatmap`` when used.
     """
     p_true = target[:, 0]
     present = p_true == 1
@@ -260,7 +302,11 @@ def landmark_loss(presence, points, target, *, kind="practical", point_loss="win
         "presence": bce.mean(),
         "points": _masked_mean(per_coord.sum(dim=2), visible),
     }
-    return presence_weight * terms["presence"] + point_weight * terms["points"], terms
+    total = presence_weight * terms["presence"] + point_weight * terms["points"]
+    if heatmaps is not None and heatmap_weight > 0:
+        terms["heatmap"] = heatmap_loss(heatmaps, target, heatmap_sigma)
+        total = total + heatmap_weight * terms["heatmap"]
+    return total, terms
 
 
 class _TermsLoss(nn.Module):
@@ -323,6 +369,10 @@ class LandmarkLoss(_TermsLoss):
     presence_weight, point_weight : float, default=1.0
     beta : float, default=0.05
     wing_width, wing_curvature : float, default=0.05, 0.01
+    heatmap_weight : float, default=0.0
+        Weight of the heatmap term (see :func:`heatmap_loss`), used when the
+        module returns heatmaps.
+    heatmap_sigma : float, default=1.0
 
     Examples
     --------
@@ -335,8 +385,11 @@ class LandmarkLoss(_TermsLoss):
     """
 
     def __init__(self, kind="practical", point_loss="wing", presence_weight=1.0,
-                 point_weight=1.0, beta=0.05, wing_width=0.05, wing_curvature=0.01):
+                 point_weight=1.0, beta=0.05, wing_width=0.05, wing_curvature=0.01,
+                 heatmap_weight=0.0, heatmap_sigma=1.0):
         super().__init__()
+        self.heatmap_weight = heatmap_weight
+        self.heatmap_sigma = heatmap_sigma
         self.kind = kind
         self.point_loss = point_loss
         self.presence_weight = presence_weight
@@ -347,10 +400,13 @@ class LandmarkLoss(_TermsLoss):
 
     def forward(self, y_pred, y_true):
         presence_logit, points = y_pred[0], y_pred[1]
+        heatmaps = y_pred[2] if len(y_pred) > 2 else None
         total, terms = landmark_loss(
             presence_logit, points, y_true, kind=self.kind,
             point_loss=self.point_loss, presence_weight=self.presence_weight,
             point_weight=self.point_weight, beta=self.beta,
             wing_width=self.wing_width, wing_curvature=self.wing_curvature,
+            heatmaps=heatmaps, heatmap_weight=self.heatmap_weight,
+            heatmap_sigma=self.heatmap_sigma,
         )
         return self._keep(total, terms)

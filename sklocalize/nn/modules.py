@@ -7,17 +7,29 @@ and returns a tuple:
 - :class:`LocalizerNet`: ``(presence_logit (n,), boxes (n, 4), class_logits (n, K))``,
   the boxes relative ``"cxcyhw"`` in (0, 1) through a sigmoid.
 - :class:`LandmarkNet`: ``(presence_logit (n,), points (n, 2L))``, the points
-  relative ``x_1, y_1, ...`` in [0, 1].
+  relative ``x_1, y_1, ...`` in [0, 1]; in training mode the heatmap head also
+  returns its heatmap logits ``(n, L, h, w)`` as a third element, for the
+  criterion's optional heatmap term.
 
 A user module passed to an estimator must return the same tuple. The estimators
 pass the sizes they learn at fit (``in_channels`` and ``n_classes`` or
 ``n_landmarks``) to a module class whose ``__init__`` accepts them.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
 __all__ = ["ConvTrunk", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
+
+
+def resolve_stem_stride(stem_stride, image_size):
+    """``"auto"``: 2 for images of 48 px and more a side, else 1."""
+    if stem_stride == "auto":
+        return 2 if image_size is not None and min(image_size) >= 48 else 1
+    if stem_stride not in (1, 2):
+        raise ValueError(f"stem_stride must be 1, 2 or 'auto'; got {stem_stride!r}.")
+    return stem_stride
 
 
 def _conv_bn(c_in, c_out, stride=1):
@@ -43,18 +55,25 @@ class ConvTrunk(nn.Module):
     depth : int, default=4
         Number of stages; the output stride is ``2 ** depth``.
     max_width : int, default=256
+    stem_stride : int, default=1
+        2 halves the resolution in the stem: about a third of the compute at
+        64x64 px, for a coarser first stage.
 
     Attributes
     ----------
     out_channels : int
         Channels of the output feature map.
+    stage_channels, stage_strides : list of int
+        Channels and output stride of each stage.
     """
 
-    def __init__(self, in_channels=3, width=32, depth=4, max_width=256):
+    def __init__(self, in_channels=3, width=32, depth=4, max_width=256,
+                 stem_stride=1):
         super().__init__()
-        layers = [_conv_bn(in_channels, width)]
+        layers = [_conv_bn(in_channels, width, stride=stem_stride)]
         c = width
         self.stage_channels = []
+        self.stage_strides = [stem_stride * 2 ** (i + 1) for i in range(depth)]
         for i in range(depth):
             c_out = min(width * 2**i, max_width)
             layers.append(nn.Sequential(_conv_bn(c, c_out, stride=2),
@@ -122,11 +141,21 @@ class LocalizerNet(_ImageNetBase):
     depth : int, default=4
         Number of trunk stages.
     grid : int, default=4
-        The box head reads a ``grid x grid`` pooled feature map.
+        For ``box_head="grid"``: the size of the pooled feature map.
     hidden : int, default=256
-        Hidden units of the box head.
+        For ``box_head="grid"``: hidden units of the MLP.
     dropout : float, default=0.0
         Dropout before the heads' last layers.
+    stem_stride : {1, 2, "auto"}, default="auto"
+        See :class:`ConvTrunk`; ``"auto"`` is 2 for images of 48 px and more a
+        side (``image_size``), else 1.
+    box_head : {"edges", "grid"}, default="edges"
+        ``"edges"``: each edge is the soft-argmax of a 1-D distribution over the
+        columns (left, right) or rows (top, bottom) of a stride-4 feature map
+        (integral regression, as the landmark heatmaps). ``"grid"``: an MLP on
+        a ``grid x grid`` pooled map regresses the box.
+    image_size : tuple of (height, width), default=None
+        Set by the estimator from the data; used by ``stem_stride="auto"``.
 
     Examples
     --------
@@ -138,23 +167,78 @@ class LocalizerNet(_ImageNetBase):
     """
 
     def __init__(self, n_classes, in_channels=3, width=32, depth=4, grid=4,
-                 hidden=256, dropout=0.0):
+                 hidden=256, dropout=0.0, stem_stride="auto", box_head="edges",
+                 image_size=None):
         super().__init__()
-        self.trunk = ConvTrunk(in_channels, width, depth)
+        stem_stride = resolve_stem_stride(stem_stride, image_size)
+        if box_head not in ("grid", "edges"):
+            raise ValueError(f"box_head must be 'grid' or 'edges'; got {box_head!r}.")
+        self.box_head = box_head
+        self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
         self.classes = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, n_classes))
-        self.box = _GridHead(c, 4, grid=grid, hidden=hidden, dropout=dropout)
+        if box_head == "grid":
+            self.box = _GridHead(c, 4, grid=grid, hidden=hidden, dropout=dropout)
+        else:
+            self.box = _EdgeHead(self.trunk)
 
     def forward(self, x):
-        f = self.trunk(self._prepare(x))
+        f, stages = self.trunk(self._prepare(x), return_stages=True)
         g = self.global_pool(f)
-        return (
-            self.presence(g).squeeze(1),
-            torch.sigmoid(self.box(f)),
-            self.classes(g),
-        )
+        if self.box_head == "grid":
+            boxes = torch.sigmoid(self.box(f))
+        else:
+            boxes = self.box(f, stages)
+        return self.presence(g).squeeze(1), boxes, self.classes(g)
+
+
+def _fine_stage(trunk, stride=4):
+    """Index of the trunk stage whose output stride is nearest ``stride``."""
+    return int(np.argmin([abs(np.log2(st / stride)) for st in trunk.stage_strides]))
+
+
+class _FineMap(nn.Module):
+    """The deepest features, upsampled onto a stride-4 stage and refined."""
+
+    def __init__(self, trunk):
+        super().__init__()
+        self.stage = _fine_stage(trunk)
+        c = trunk.stage_channels[self.stage]
+        self.lateral = nn.Conv2d(trunk.out_channels, c, 1)
+        self.refine = _conv_bn(c, c)
+        self.out_channels = c
+
+    def forward(self, f, stages):
+        skip = stages[self.stage]
+        up = nn.functional.interpolate(self.lateral(f), size=skip.shape[-2:],
+                                       mode="bilinear", align_corners=False)
+        return self.refine(skip + up)
+
+
+class _EdgeHead(nn.Module):
+    """Box edges as soft-argmaxes of 1-D distributions over columns and rows."""
+
+    def __init__(self, trunk):
+        super().__init__()
+        self.fine = _FineMap(trunk)
+        self.logits = nn.Conv2d(self.fine.out_channels, 4, 1)
+        self.prior = 4.0
+
+    def forward(self, f, stages):
+        m = self.logits(self.fine(f, stages)).float()  # (n, 4, h, w)
+        n, _, h, w = m.shape
+        xs = (torch.arange(w, device=m.device, dtype=m.dtype) + 0.5) / w
+        ys = (torch.arange(h, device=m.device, dtype=m.dtype) + 0.5) / h
+        # a fixed prior so that an untrained head starts from a centred box
+        # half the image wide (left edges lean left, right edges right)
+        sign = torch.tensor([-1.0, 1.0], device=m.device, dtype=m.dtype)[:, None]
+        cols = torch.logsumexp(m[:, :2], dim=2) + self.prior * sign * (xs - 0.5)
+        rows = torch.logsumexp(m[:, 2:], dim=3) + self.prior * sign * (ys - 0.5)
+        x1, x2 = (torch.softmax(cols, dim=2) * xs).sum(dim=2).unbind(1)
+        y1, y2 = (torch.softmax(rows, dim=2) * ys).sum(dim=2).unbind(1)
+        return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, y2 - y1, x2 - x1], dim=1)
 
 
 class SoftArgmax2d(nn.Module):
@@ -193,7 +277,7 @@ class LandmarkNet(_ImageNetBase):
     depth : int, default=4
     head : {"heatmap", "regression"}, default="heatmap"
         ``"heatmap"``: one heatmap per point at stride 4 (the trunk's deepest
-        features upsampled and added to the stride-4 stage), read out by
+        features upsampled and added to the stage nearest stride 4), read out by
         :class:`SoftArgmax2d`. ``"regression"``: an MLP on a ``grid x grid``
         pooled map.
     grid : int, default=4
@@ -201,35 +285,37 @@ class LandmarkNet(_ImageNetBase):
     hidden : int, default=256
         For ``head="regression"``.
     dropout : float, default=0.0
+    stem_stride : {1, 2, "auto"}, default="auto"
+        See :class:`LocalizerNet`.
+    image_size : tuple of (height, width), default=None
+        Set by the estimator from the data.
 
     Examples
     --------
     >>> import torch
     >>> from sklocalize.nn import LandmarkNet
-    >>> net = LandmarkNet(n_landmarks=5, in_channels=1, width=8, depth=3)
+    >>> net = LandmarkNet(n_landmarks=5, in_channels=1, width=8, depth=3).eval()
     >>> [tuple(t.shape) for t in net(torch.zeros(2, 1, 16, 16))]
     [(2,), (2, 10)]
     """
 
     def __init__(self, n_landmarks, in_channels=3, width=32, depth=4,
-                 head="heatmap", grid=4, hidden=256, dropout=0.0):
+                 head="heatmap", grid=4, hidden=256, dropout=0.0, stem_stride="auto",
+                 image_size=None):
         super().__init__()
+        stem_stride = resolve_stem_stride(stem_stride, image_size)
         if head not in ("heatmap", "regression"):
             raise ValueError(
                 f"head must be 'heatmap' or 'regression'; got {head!r}."
             )
         self.head = head
-        self.trunk = ConvTrunk(in_channels, width, depth)
+        self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
         if head == "heatmap":
-            # stride-4 features when the trunk is deep enough, else the finest
-            self.skip_stage = min(1, depth - 1)
-            c_skip = self.trunk.stage_channels[self.skip_stage]
-            self.lateral = nn.Conv2d(c, c_skip, 1)
-            self.refine = _conv_bn(c_skip, c_skip)
-            self.heatmaps = nn.Conv2d(c_skip, n_landmarks, 1)
+            self.fine = _FineMap(self.trunk)
+            self.heatmaps = nn.Conv2d(self.fine.out_channels, n_landmarks, 1)
             self.soft_argmax = SoftArgmax2d()
         else:
             self.points = _GridHead(c, 2 * n_landmarks, grid=grid, hidden=hidden,
@@ -240,8 +326,7 @@ class LandmarkNet(_ImageNetBase):
         presence = self.presence(self.global_pool(f)).squeeze(1)
         if self.head == "regression":
             return presence, torch.sigmoid(self.points(f))
-        skip = stages[self.skip_stage]
-        up = nn.functional.interpolate(self.lateral(f), size=skip.shape[-2:],
-                                       mode="bilinear", align_corners=False)
-        maps = self.heatmaps(self.refine(skip + up))
+        maps = self.heatmaps(self.fine(f, stages))
+        if self.training:  # the criterion may supervise the heatmaps too
+            return presence, self.soft_argmax(maps), maps
         return presence, self.soft_argmax(maps)

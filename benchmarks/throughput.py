@@ -1,0 +1,202 @@
+"""Training and inference throughput against a hand-written PyTorch loop, and
+peak memory of fit.
+
+    python benchmarks/throughput.py [--n-images 4096] [--repeats 3]
+
+For each estimator, on the same module (the default trunk), data (64x64x3
+float32), optimizer (AdamW) and batch size (128), alternately in one process
+(A B A B ...):
+
+- one epoch of ``fit`` (``max_epochs=1``; augmentation off, since the raw loop
+  has none) against one epoch of a minimal loop: shuffle, slice, forward, loss,
+  backward, step;
+- ``predict`` against a ``torch.no_grad()`` forward loop over the same batches.
+
+Reported as images per second and the median ratio estimator / raw (>= 1 is as
+fast). Then, in a fresh process each, the peak resident memory of ``fit`` on
+``--rss-images`` (20,000) images, against the size of X as float32 plus the
+model. Writes benchmarks/results/throughput.md.
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, markdown_table  # noqa: E402
+
+from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
+from sklocalize.datasets import make_landmarks, make_localization  # noqa: E402
+
+
+def data(kind, n, seed=0):
+    """n 64x64x3 images (tiled from a small generated set: content is irrelevant
+    to speed) and their targets."""
+    make = make_localization if kind == "localizer" else make_landmarks
+    kw = {"n_channels": 3} if kind == "localizer" else {}
+    X, y = make(n_samples=min(n, 512), image_size=64, random_state=seed, **kw)
+    if X.shape[1] == 1:
+        X = np.repeat(X, 3, axis=1)
+    reps = -(-n // len(X))
+    return (np.ascontiguousarray(np.tile(X, (reps, 1, 1, 1))[:n]),
+            np.tile(y, (reps, 1))[:n])
+
+
+def estimator(kind, batch_size, seed=0):
+    cls = LocalizerEstimator if kind == "localizer" else LandmarkEstimator
+    return cls(max_epochs=1, batch_size=batch_size, random_state=seed, augment=None)
+
+
+def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator):
+    """The minimal hand-written training loop: one epoch."""
+    module.train()
+    order = torch.randperm(len(X), generator=generator)
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        xb, yb = X[idx], y[idx]
+        optimizer.zero_grad(set_to_none=True)
+        loss = criterion(module(xb), yb)
+        loss.backward()
+        optimizer.step()
+
+
+def raw_predict(module, X, batch_size):
+    module.eval()
+    outs = []
+    with torch.no_grad():
+        for start in range(0, len(X), batch_size):
+            outs.append(module(X[start:start + batch_size]))
+    return [torch.cat(o) for o in zip(*outs)]
+
+
+def measure(kind, n, batch_size, repeats):
+    X, y = data(kind, n)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y).float()
+    est = estimator(kind, batch_size).fit(X[:batch_size * 2], y[:batch_size * 2])
+    # the raw loop trains the very same module class, criterion and optimizer
+    module = type(est.module_)(**{
+        **est._accepted_kwargs(est.module, est._module_data_kwargs()),
+        **est.get_params_for("module")}).to(memory_format=torch.channels_last)
+    criterion = type(est.criterion_)(**est._accepted_kwargs(
+        est.criterion, est._criterion_kwargs()))
+    optimizer = torch.optim.AdamW(module.parameters(), lr=est.lr)
+    gen = torch.Generator().manual_seed(0)
+    fit_ratio, pred_ratio, rows = [], [], {"fit": [], "raw fit": [], "predict": [],
+                                           "raw predict": []}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        est.fit(X, y)
+        a = time.perf_counter() - t
+        t = time.perf_counter()
+        raw_epoch(module, criterion, optimizer, Xt, yt, batch_size, gen)
+        b = time.perf_counter() - t
+        fit_ratio.append(b / a)
+        rows["fit"].append(n / a)
+        rows["raw fit"].append(n / b)
+        t = time.perf_counter()
+        est.predict(X)
+        a = time.perf_counter() - t
+        t = time.perf_counter()
+        raw_predict(module, Xt, batch_size)
+        b = time.perf_counter() - t
+        pred_ratio.append(b / a)
+        rows["predict"].append(n / a)
+        rows["raw predict"].append(n / b)
+    med = {k: float(np.median(v)) for k, v in rows.items()}
+    return med, float(np.median(fit_ratio)), float(np.median(pred_ratio))
+
+
+RSS_CHILD = r"""
+import json, resource, sys, numpy as np, torch
+sys.path.insert(0, {bench!r})
+torch.set_num_threads({threads})
+from throughput import data, estimator
+X, y = data({kind!r}, {n})
+est = estimator({kind!r}, {batch})
+def vmhwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) * 1024
+def vmrss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) * 1024
+before = vmrss()
+est.fit(X, y)
+n_params = sum(p.numel() for p in est.module_.parameters())
+print(json.dumps({{"before": before, "peak": vmhwm(), "x_bytes": X.nbytes,
+                   "model_bytes": 4 * n_params}}))
+"""
+
+
+def peak_rss(kind, n, batch_size, threads):
+    code = RSS_CHILD.format(bench=str(Path(__file__).parent), threads=threads,
+                            kind=kind, n=n, batch=batch_size)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-images", type=int, default=4096)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rss-images", type=int, default=20000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).parent / "results" / "throughput.md")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    speed_rows, mem_rows = [], []
+    for kind in ("localizer", "landmarks"):
+        med, fit_r, pred_r = measure(kind, args.n_images, args.batch_size,
+                                     args.repeats)
+        speed_rows.append([kind, med["fit"], med["raw fit"], fit_r, med["predict"],
+                           med["raw predict"], pred_r])
+        print(speed_rows[-1], flush=True)
+    for kind in ("localizer", "landmarks"):
+        r = peak_rss(kind, args.rss_images, args.batch_size, args.threads)
+        budget = r["x_bytes"] + r["model_bytes"]
+        mem_rows.append([kind, r["x_bytes"] / 2**20, r["model_bytes"] / 2**20,
+                         r["before"] / 2**20, r["peak"] / 2**20,
+                         (r["peak"] - r["before"] + r["x_bytes"]) / budget,
+                         r["peak"] / budget])
+        print(mem_rows[-1], flush=True)
+
+    speed = markdown_table(
+        ["estimator", "fit img/s", "raw loop img/s", "fit / raw", "predict img/s",
+         "raw no_grad img/s", "predict / raw"], speed_rows, floatfmt="{:.2f}")
+    memory = markdown_table(
+        ["estimator", "X float32 MiB", "model MiB", "RSS before fit MiB",
+         "peak RSS MiB", "(peak - before + X) / (X + model)",
+         "peak / (X + model)"], mem_rows, floatfmt="{:.2f}")
+    print(speed)
+    print(memory)
+    command = "python benchmarks/throughput.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        "# Throughput and memory\n\n"
+        f"Command: `{command}`\n\nMachine: {machine()} ({platform.processor()}).\n\n"
+        f"Speed: {args.n_images} images of 64x64x3, batch {args.batch_size}, "
+        f"median of {args.repeats} alternating repeats (estimator, then raw "
+        "loop). Ratios above 1 mean the estimator is faster.\n\n"
+        f"{speed}\n\nMemory: fit (one epoch) on {args.rss_images} images in a "
+        "fresh process; RSS read from /proc/self/status (VmRSS before fit, "
+        "VmHWM after). 'before' already holds X, torch and the libraries; the "
+        "ratio that counts is the growth during fit plus X, over X plus the "
+        f"model.\n\n{memory}\n")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+
+from sklocalize import LocalizerEstimator
+from sklocalize.callbacks import CosineLR
+
+from ._helpers import TINY_MODULE, tiny_localization
+
+
+def tiny(**kwargs):
+    return LocalizerEstimator(**{"max_epochs": 4, "random_state": 0, "batch_size": 8,
+                                 **TINY_MODULE, **kwargs})
+
+
+def lrs(est):
+    return [b["lr"] for epoch in est.history_ for b in epoch["batches"] if "lr" in b]
+
+
+def test_cosine_schedule_warms_up_then_decays_to_the_final_factor():
+    X, y = tiny_localization(n=32)
+    est = tiny(lr=1e-2).fit(X, y)
+    rates = lrs(est)
+    assert len(rates) == 4 * 4  # every training batch
+    assert rates[0] == pytest.approx(1e-3)  # warmup_factor 0.1
+    peak = int(np.argmax(rates))
+    assert peak <= 2
+    assert np.all(np.diff(rates[peak:]) <= 1e-12)  # then decreasing
+    assert rates[-1] == pytest.approx(1e-2 * CosineLR().factor(15, 16), rel=1e-6)
+    assert rates[-1] < 1e-3
+
+
+def test_schedule_follows_set_params_and_can_be_disabled():
+    X, y = tiny_localization(n=32)
+    est = tiny().fit(X, y)
+    est.set_params(max_epochs=2).fit(X, y)
+    assert len(lrs(est)) == 2 * 4
+    flat = tiny(callbacks__lr_schedule=None).fit(X, y)
+    assert lrs(flat) == []
+    assert flat.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_factor_shape():
+    cb = CosineLR(warmup=0.1, warmup_factor=0.0, final_factor=0.0)
+    assert cb.factor(0, 100) == 0.0
+    assert cb.factor(10, 100) == pytest.approx(1.0)
+    assert cb.factor(55, 100) == pytest.approx(0.5)
+    assert cb.factor(100, 100) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_precise_batch_norm_matches_the_final_weights():
+    X, y = tiny_localization(n=40)
+    est = tiny(max_epochs=2).fit(X, y)
+    bn = est.module_.trunk.stem[1]
+    # recompute by hand: the mean of the stem's conv output over the data
+    with torch.no_grad():
+        conv = est.module_.trunk.stem[0](torch.from_numpy(X))
+    np.testing.assert_allclose(bn.running_mean.numpy(),
+                               conv.mean(dim=(0, 2, 3)).numpy(), atol=1e-4)
+    off = tiny(max_epochs=2, callbacks__precise_bn=None).fit(X, y)
+    bn_off = off.module_.trunk.stem[1]
+    with torch.no_grad():
+        conv_off = off.module_.trunk.stem[0](torch.from_numpy(X))
+    assert not np.allclose(bn_off.running_mean.numpy(),
+                           conv_off.mean(dim=(0, 2, 3)).numpy(), atol=1e-4)

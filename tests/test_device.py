@@ -1,0 +1,49 @@
+"""device="cuda": fit, predict, pickle on the GPU and load on a CPU-only machine.
+
+These run only where CUDA is available (they skip elsewhere, CI included).
+"""
+
+import pickle
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from sklocalize import LandmarkEstimator, LocalizerEstimator
+
+from ._helpers import TINY_MODULE, tiny_landmarks, tiny_localization
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                          reason="needs a CUDA device (none on this machine)")
+
+CASES = [(LocalizerEstimator, tiny_localization), (LandmarkEstimator, tiny_landmarks)]
+
+
+@cuda
+@pytest.mark.parametrize("cls,make", CASES)
+def test_fit_predict_on_cuda_matches_cpu(cls, make):
+    X, y = make()
+    params = dict(max_epochs=2, random_state=0, batch_size=8, **TINY_MODULE)
+    gpu = cls(device="cuda", **params).fit(X, y)
+    assert next(gpu.module_.parameters()).device.type == "cuda"
+    pred = gpu.predict(X)
+    assert pred.shape == y.shape
+    cpu = cls(device="cpu", **params).fit(X, y)
+    # same seeds, different kernels: close, not bitwise equal
+    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=0.1)
+
+
+@cuda
+@pytest.mark.parametrize("cls,make", CASES)
+def test_pickled_on_gpu_loads_on_a_cpu_only_machine(cls, make):
+    X, y = make()
+    est = cls(device="cuda", max_epochs=1, random_state=0, **TINY_MODULE).fit(X, y)
+    ref = est.predict_proba(X)
+    blob = pickle.dumps(est)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with pytest.warns(UserWarning, match="CUDA"):
+            loaded = pickle.loads(blob)
+        assert loaded.device == "cpu"
+        assert next(loaded.module_.parameters()).device.type == "cpu"
+        np.testing.assert_allclose(loaded.predict_proba(X), ref, atol=1e-4)
