@@ -6,7 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint venv clean
+DOCS_STAMP := $(VENV)/.installed-docs
+
+.PHONY: test demo docs lint venv clean
 
 venv: $(STAMP)
 
@@ -24,8 +26,18 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sklocalize demo
 
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,docs]"
+	touch $(DOCS_STAMP)
+
+# Build the documentation (API reference, user guide, example gallery) into
+# docs/_build/html; warnings are errors.
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache docs/_build \
+		docs/auto_examples docs/generated

@@ -6,7 +6,8 @@
 run on the same split:
 
 - sklocalize LandmarkEstimator with its defaults (``max_epochs`` set here), with
-  ``flip_pairs`` for the eyes and mouth corners;
+  ``flip_pairs`` for the eyes and mouth corners, and the same with zoom (1/2 to
+  1.25) and shift (10%) augmentation, for robustness to re-framed faces;
 - the mean shape of the training faces;
 - HOG features (scikit-image) + Ridge;
 - dlib's shape predictor (ensemble of regression trees, the ``dlib-bin`` wheel)
@@ -35,7 +36,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator  # noqa: E402
-from sklocalize.augment import LandmarkTargets, affine_transform  # noqa: E402
+from sklocalize.augment import (  # noqa: E402
+    Augmenter,
+    LandmarkTargets,
+    affine_transform,
+)
 from sklocalize.datasets import load_landmark_file  # noqa: E402
 from sklocalize.metrics import failure_rate, landmark_nme, landmark_pck  # noqa: E402
 from sklocalize.targets import encode_landmark_target  # noqa: E402
@@ -155,7 +160,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["default", "mean", "hog", "dlib"])
+                        choices=["default", "robust", "mean", "hog", "dlib"])
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).parent / "results" / "landmarks_lfw.md")
     args = parser.parse_args(argv)
@@ -191,6 +196,11 @@ def main(argv=None):
         models["sklocalize LandmarkEstimator"] = LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
             landmark_names=NAMES)
+    if "robust" not in args.skip:
+        models["sklocalize LandmarkEstimator, zoom/shift augmentation"] = \
+            LandmarkEstimator(max_epochs=args.epochs, random_state=args.seed,
+                              flip_pairs=FLIP_PAIRS, landmark_names=NAMES,
+                              augment=Augmenter(scale=(0.5, 1.25), shift=0.1))
     if "mean" not in args.skip:
         models["mean shape"] = MeanShape()
     if "hog" not in args.skip:

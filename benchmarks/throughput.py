@@ -83,14 +83,19 @@ def measure(kind, n, batch_size, repeats):
     # the raw loop trains the very same module class, criterion and optimizer
     module = type(est.module_)(**{
         **est._accepted_kwargs(est.module, est._module_data_kwargs()),
-        **est.get_params_for("module")}).to(memory_format=torch.channels_last)
+        **est.get_params_for("module")})
     criterion = type(est.criterion_)(**est._accepted_kwargs(
         est.criterion, est._criterion_kwargs()))
     optimizer = torch.optim.AdamW(module.parameters(), lr=est.lr)
     gen = torch.Generator().manual_seed(0)
     fit_ratio, pred_ratio, rows = [], [], {"fit": [], "raw fit": [], "predict": [],
-                                           "raw predict": []}
+                                           "raw predict": [], "fit loop": []}
+    loop_ratio = []
+    bare = estimator(kind, batch_size).set_params(callbacks__precise_bn=None)
     for _ in range(repeats):
+        t = time.perf_counter()
+        bare.fit(X, y)
+        c = time.perf_counter() - t
         t = time.perf_counter()
         est.fit(X, y)
         a = time.perf_counter() - t
@@ -98,6 +103,8 @@ def measure(kind, n, batch_size, repeats):
         raw_epoch(module, criterion, optimizer, Xt, yt, batch_size, gen)
         b = time.perf_counter() - t
         fit_ratio.append(b / a)
+        loop_ratio.append(b / c)
+        rows["fit loop"].append(n / c)
         rows["fit"].append(n / a)
         rows["raw fit"].append(n / b)
         t = time.perf_counter()
@@ -110,7 +117,8 @@ def measure(kind, n, batch_size, repeats):
         rows["predict"].append(n / a)
         rows["raw predict"].append(n / b)
     med = {k: float(np.median(v)) for k, v in rows.items()}
-    return med, float(np.median(fit_ratio)), float(np.median(pred_ratio))
+    return (med, float(np.median(fit_ratio)), float(np.median(pred_ratio)),
+            float(np.median(loop_ratio)))
 
 
 RSS_CHILD = r"""
@@ -144,6 +152,62 @@ def peak_rss(kind, n, batch_size, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def levers(n, batch_size, threads):
+    """Each speed lever on and off, one epoch each, alternately (A B A B)."""
+    from skorch.dataset import Dataset as PerSampleDataset
+
+    X, y = data("localizer", n)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y).float()
+    rows = []
+
+    def raw(memory_format, n_threads):
+        torch.set_num_threads(n_threads)
+        est = estimator("localizer", batch_size).fit(X[:256], y[:256])
+        module = type(est.module_)(**est._accepted_kwargs(
+            est.module, est._module_data_kwargs())).to(memory_format=memory_format)
+        crit = type(est.criterion_)(**est._accepted_kwargs(
+            est.criterion, est._criterion_kwargs()))
+        opt = torch.optim.AdamW(module.parameters(), lr=1e-3)
+        gen = torch.Generator().manual_seed(0)
+        Xm = Xt.contiguous(memory_format=memory_format)
+        t = time.perf_counter()
+        raw_epoch(module, crit, opt, Xm, yt, batch_size, gen)
+        return n / (time.perf_counter() - t)
+
+    def fit(dataset):
+        est = estimator("localizer", batch_size).set_params(dataset=dataset)
+        t = time.perf_counter()
+        est.fit(X, y)
+        return n / (time.perf_counter() - t)
+
+    pairs = [
+        ("channels_last memory format (raw loop)",
+         lambda: raw(torch.channels_last, threads),
+         lambda: raw(torch.contiguous_format, threads)),
+        ("batched dataset (__getitems__) vs skorch per-sample Dataset (fit)",
+         lambda: fit(sklocalize_dataset()), lambda: fit(PerSampleDataset)),
+        (f"{threads} torch threads vs 1 (raw loop)",
+         lambda: raw(torch.contiguous_format, threads),
+         lambda: raw(torch.contiguous_format, 1)),
+    ]
+    for name, on, off in pairs:
+        a, b = [], []
+        for _ in range(2):
+            a.append(on())
+            b.append(off())
+        rows.append([name, float(np.median(a)), float(np.median(b)),
+                     float(np.median(a) / np.median(b))])
+        print(rows[-1], flush=True)
+    torch.set_num_threads(threads)
+    return rows
+
+
+def sklocalize_dataset():
+    from sklocalize.augment import ImageDataset
+
+    return ImageDataset
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=4096)
@@ -158,11 +222,12 @@ def main(argv=None):
 
     speed_rows, mem_rows = [], []
     for kind in ("localizer", "landmarks"):
-        med, fit_r, pred_r = measure(kind, args.n_images, args.batch_size,
-                                     args.repeats)
-        speed_rows.append([kind, med["fit"], med["raw fit"], fit_r, med["predict"],
-                           med["raw predict"], pred_r])
+        med, fit_r, pred_r, loop_r = measure(kind, args.n_images, args.batch_size,
+                                             args.repeats)
+        speed_rows.append([kind, med["fit"], med["raw fit"], fit_r, med["fit loop"],
+                           loop_r, med["predict"], med["raw predict"], pred_r])
         print(speed_rows[-1], flush=True)
+    lever_rows = levers(min(args.n_images, 2048), args.batch_size, args.threads)
     for kind in ("localizer", "landmarks"):
         r = peak_rss(kind, args.rss_images, args.batch_size, args.threads)
         budget = r["x_bytes"] + r["model_bytes"]
@@ -173,13 +238,18 @@ def main(argv=None):
         print(mem_rows[-1], flush=True)
 
     speed = markdown_table(
-        ["estimator", "fit img/s", "raw loop img/s", "fit / raw", "predict img/s",
+        ["estimator", "fit img/s", "raw loop img/s", "fit / raw",
+         "fit without PreciseBatchNorm img/s", "that / raw", "predict img/s",
          "raw no_grad img/s", "predict / raw"], speed_rows, floatfmt="{:.2f}")
     memory = markdown_table(
         ["estimator", "X float32 MiB", "model MiB", "RSS before fit MiB",
          "peak RSS MiB", "(peak - before + X) / (X + model)",
          "peak / (X + model)"], mem_rows, floatfmt="{:.2f}")
+    lever_table = markdown_table(
+        ["lever", "on img/s", "off img/s", "on / off"], lever_rows,
+        floatfmt="{:.2f}")
     print(speed)
+    print(lever_table)
     print(memory)
     command = "python benchmarks/throughput.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
@@ -189,8 +259,14 @@ def main(argv=None):
         f"Command: `{command}`\n\nMachine: {machine()} ({platform.processor()}).\n\n"
         f"Speed: {args.n_images} images of 64x64x3, batch {args.batch_size}, "
         f"median of {args.repeats} alternating repeats (estimator, then raw "
-        "loop). Ratios above 1 mean the estimator is faster.\n\n"
-        f"{speed}\n\nMemory: fit (one epoch) on {args.rss_images} images in a "
+        "loop). Ratios above 1 mean the estimator is faster. 'fit' is a whole "
+        "one-epoch fit with the defaults (augmentation off), which ends with "
+        "PreciseBatchNorm's one forward pass over up to 1,024 images, a cost "
+        "per fit, not per epoch; the next columns are the same fit without "
+        "it.\n\n"
+        f"{speed}\n\nLevers, one epoch of {min(args.n_images, 2048)} images each, "
+        "median of 2 alternating runs:\n\n"
+        f"{lever_table}\n\nMemory: fit (one epoch) on {args.rss_images} images in a "
         "fresh process; RSS read from /proc/self/status (VmRSS before fit, "
         "VmHWM after). 'before' already holds X, torch and the libraries; the "
         "ratio that counts is the growth during fit plus X, over X plus the "

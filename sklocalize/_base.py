@@ -238,7 +238,7 @@ class ImageEstimator(NeuralNet):
                     )
             kwargs = {**kwargs, **data_kwargs}
         module = self.initialized_instance(self.module, kwargs)
-        self.module_ = module.to(memory_format=torch.channels_last)
+        self.module_ = module
         return self
 
     def initialize_criterion(self):

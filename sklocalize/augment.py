@@ -64,12 +64,32 @@ class ImageDataset(Dataset):
 
 
 def collate_batch(batch):
-    """Collate function for datasets whose ``__getitems__`` builds the batch."""
+    """Collate function for datasets whose ``__getitems__`` builds the batch.
+
+    Parameters
+    ----------
+    batch : tuple of (X, y)
+        What the dataset's ``__getitems__`` returned.
+
+    Returns
+    -------
+    batch : tuple of (X, y)
+        The same, unchanged.
+    """
     return batch
 
 
 def is_batched_dataset(dataset):
-    """Whether ``dataset`` (or the dataset under a Subset) builds whole batches."""
+    """Whether ``dataset`` (or the dataset under a Subset) builds whole batches.
+
+    Parameters
+    ----------
+    dataset : torch Dataset
+
+    Returns
+    -------
+    batched : bool
+    """
     while isinstance(dataset, (Subset, AugmentedDataset)):
         dataset = dataset.dataset
     return isinstance(dataset, ImageDataset)

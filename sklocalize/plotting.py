@@ -302,14 +302,15 @@ class CEDDisplay:
         if ax is None:
             _, ax = plt.subplots(figsize=(4.5, 3.5))
         name = name or self.name
-        stats = f"AUC = {self.auc:.3f}, failures = {100 * self.failure_rate:.1f}%"
+        stats = (f"AUC = {self.auc:.3f}, failures (> {self.errors[-1]:g}) = "
+                 f"{100 * self.failure_rate:.1f}%")
         label = stats if name is None else f"{name} ({stats})"
         (self.line_,) = ax.plot(self.errors, self.fraction, label=label, **kwargs)
         ax.set_xlabel("Normalised mean error (NME)")
         ax.set_ylabel("Share of faces with NME <= x")
         ax.set_xlim(0, self.errors[-1])
         ax.set_ylim(0, 1.02)
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", fontsize="small")
         self.ax_, self.figure_ = ax, ax.figure
         return self
 

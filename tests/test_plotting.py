@@ -75,7 +75,7 @@ def test_ced_display():
     disp = CEDDisplay.from_estimator(est, X, y, max_error=0.2)
     assert disp.errors[-1] == pytest.approx(0.2)
     assert 0 <= disp.failure_rate <= 1
-    assert "failures" in disp.line_.get_label()
+    assert "failures (> 0.2)" in disp.line_.get_label()
     perfect = CEDDisplay.from_predictions(y, y)
     assert perfect.failure_rate == 0.0 and perfect.auc == pytest.approx(1.0,
                                                                           abs=0.01)

@@ -1,0 +1,101 @@
+"""Train a list of estimator configurations on the Caltech-3 or LFW split of the
+main benchmarks and print one line of held-out metrics each. This is how the
+defaults were chosen (see the results files for the figures).
+
+    python benchmarks/ablation.py caltech3 --data-root ../shared/datasets/caltech3 \\
+        --configs '[{"max_epochs": 30}, {"max_epochs": 30, "augment": null}]'
+    python benchmarks/ablation.py lfw --data-root ../shared/datasets/mtfl-lfw \\
+        --configs '[{"max_epochs": 40, "heatmap_weight": 0.0}]'
+
+Each configuration is a JSON object of estimator parameters; an ``augment``
+object is passed to ``Augmenter`` (e.g. ``{"scale": [0.5, 1.25], "shift":
+0.1}``). Every run also reports the same model with ``tta_flip`` switched.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
+from sklocalize.augment import Augmenter  # noqa: E402
+
+
+def caltech3(root):
+    from caltech3 import add_negatives, evaluate, load
+
+    from sklocalize.targets import encode_localization_target
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y = load(root, (64, 64))
+    itr, ite = train_test_split(np.arange(len(y)), test_size=0.2,
+                                stratify=y["label"].to_numpy(), random_state=0)
+    X_train, y_train = add_negatives(X[itr], y.iloc[itr], (64, 64), 0.2, 0)
+    X_test, y_test = add_negatives(X[ite], y.iloc[ite], (64, 64), 0.2, 1)
+    _, classes = encode_localization_target(y_train)
+    yt_test, _ = encode_localization_target(y_test, classes=classes)
+    return (LocalizerEstimator, {}, X_train, y_train,
+            lambda est: evaluate(yt_test, est.predict(X_test)))
+
+
+def lfw(root):
+    from landmarks_lfw import FLIP_PAIRS, NAMES, reframe, scores
+
+    from sklocalize.datasets import load_landmark_file
+    from sklocalize.targets import encode_landmark_target
+
+    X, frame = load_landmark_file(root / "landmarks.txt", root, image_size=80,
+                                  landmark_names=NAMES)
+    y = encode_landmark_target(frame, landmark_names=NAMES)
+    itr, ite = train_test_split(np.arange(len(X)), test_size=0.2, random_state=0)
+    X_half, y_half = reframe(X[ite], y[ite], 0.5)
+
+    def evaluate(est):
+        out = scores(y[ite], est.predict(X[ite]))
+        half = scores(y_half, est.predict(X_half))
+        out["NME half-size (% IOD)"] = half["NME (% IOD)"]
+        return out
+
+    return (LandmarkEstimator, {"flip_pairs": FLIP_PAIRS}, X[itr], y[itr],
+            evaluate)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=["caltech3", "lfw"])
+    parser.add_argument("--data-root", required=True, type=Path)
+    parser.add_argument("--configs", required=True,
+                        help="a JSON list of parameter objects")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cls, fixed, X, y, evaluate = (caltech3 if args.task == "caltech3" else lfw)(
+        args.data_root)
+    for cfg in json.loads(args.configs):
+        params = dict(cfg)
+        if isinstance(params.get("augment"), dict):
+            params["augment"] = Augmenter(**params["augment"])
+        est = cls(random_state=args.seed, **fixed, **params)
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        seconds = time.perf_counter() - t0
+        for tta in (est.tta_flip, not est.tta_flip):
+            est.set_params(tta_flip=tta)
+            result = evaluate(est)
+            print(json.dumps(cfg), f"tta_flip={tta}",
+                  " ".join(f"{k}={v:.3f}" for k, v in result.items()),
+                  f"train {seconds:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

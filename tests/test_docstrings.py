@@ -1,0 +1,70 @@
+"""Every public name has a numpydoc docstring with the sections it needs."""
+
+import importlib
+import inspect
+
+import pytest
+
+docscrape = pytest.importorskip("numpydoc.docscrape",
+                                reason="numpydoc is not installed")
+
+MODULES = [
+    "sklocalize", "sklocalize.boxes", "sklocalize.targets", "sklocalize.metrics",
+    "sklocalize.model_selection", "sklocalize.nn", "sklocalize.augment",
+    "sklocalize.callbacks", "sklocalize.datasets", "sklocalize.plotting",
+    "sklocalize.parallel",
+]
+NEEDS_EXAMPLES = {"LocalizerEstimator", "LandmarkEstimator"}
+# constants and type aliases carry no docstring of their own
+SKIP = {"__version__", "BOX_FORMATS", "LOCALIZATION_COLUMNS", "SCORERS", "SHAPES",
+        "FACE_LANDMARKS", "FACE_FLIP_PAIRS"}
+
+
+def public_objects():
+    seen = set()
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if name in SKIP or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            yield f"{module_name}.{name}", obj
+
+
+def _has_params(func):
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return False
+    return any(p.name not in ("self", "cls") for p in sig.parameters.values())
+
+
+@pytest.mark.parametrize("path,obj", list(public_objects()),
+                         ids=[p for p, _ in public_objects()])
+def test_numpydoc_sections(path, obj):
+    doc = inspect.getdoc(obj)
+    assert doc, f"{path} has no docstring"
+    if inspect.isclass(obj):
+        parsed = docscrape.ClassDoc(obj)
+        if "__init__" in vars(obj) and _has_params(obj.__init__):
+            assert parsed["Parameters"], f"{path}: no Parameters section"
+        if obj.__name__ in NEEDS_EXAMPLES:
+            assert parsed["Examples"], f"{path}: no Examples section"
+    elif callable(obj):
+        parsed = docscrape.FunctionDoc(obj)
+        if _has_params(obj):
+            assert parsed["Parameters"], f"{path}: no Parameters section"
+        assert parsed["Returns"] or parsed["Yields"], f"{path}: no Returns section"
+
+
+@pytest.mark.parametrize("cls_name", sorted(NEEDS_EXAMPLES))
+def test_estimator_methods_documented(cls_name):
+    import sklocalize
+
+    cls = getattr(sklocalize, cls_name)
+    for method in ("fit", "partial_fit", "predict", "predict_proba", "predict_frame",
+                   "score", "encode_target", "set_params"):
+        parsed = docscrape.FunctionDoc(getattr(cls, method))
+        assert parsed["Parameters"], f"{cls_name}.{method}: no Parameters"
+        assert parsed["Returns"], f"{cls_name}.{method}: no Returns"
