@@ -83,7 +83,7 @@ def measure(kind, n, batch_size, repeats):
     # the raw loop trains the very same module class, criterion and optimizer
     module = type(est.module_)(**{
         **est._accepted_kwargs(est.module, est._module_data_kwargs()),
-        **est.get_params_for("module")})
+        **est.get_params_for("module")}).to(memory_format=torch.channels_last)
     criterion = type(est.criterion_)(**est._accepted_kwargs(
         est.criterion, est._criterion_kwargs()))
     optimizer = torch.optim.AdamW(module.parameters(), lr=est.lr)
@@ -187,8 +187,8 @@ def levers(n, batch_size, threads):
         ("batched dataset (__getitems__) vs skorch per-sample Dataset (fit)",
          lambda: fit(sklocalize_dataset()), lambda: fit(PerSampleDataset)),
         (f"{threads} torch threads vs 1 (raw loop)",
-         lambda: raw(torch.contiguous_format, threads),
-         lambda: raw(torch.contiguous_format, 1)),
+         lambda: raw(torch.channels_last, threads),
+         lambda: raw(torch.channels_last, 1)),
     ]
     for name, on, off in pairs:
         a, b = [], []

@@ -238,7 +238,8 @@ class ImageEstimator(NeuralNet):
                     )
             kwargs = {**kwargs, **data_kwargs}
         module = self.initialized_instance(self.module, kwargs)
-        self.module_ = module
+        # channels_last: measured faster for conv training on CPU here
+        self.module_ = module.to(memory_format=torch.channels_last)
         return self
 
     def initialize_criterion(self):
