@@ -54,6 +54,17 @@ def estimator(kind, batch_size, seed=0):
     return cls(max_epochs=1, batch_size=batch_size, random_state=seed, augment=None)
 
 
+def raw_components(est, memory_format):
+    """A fresh module, criterion and optimizer built as the fitted estimator
+    builds them: the raw loop trains the very same things."""
+    module = type(est.module_)(**{
+        **est._accepted_kwargs(est.module, est._module_data_kwargs()),
+        **est.get_params_for("module")}).to(memory_format=memory_format)
+    criterion = type(est.criterion_)(**est._accepted_kwargs(
+        est.criterion, est._criterion_kwargs()))
+    return module, criterion, torch.optim.AdamW(module.parameters(), lr=est.lr)
+
+
 def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator):
     """The minimal hand-written training loop: one epoch."""
     module.train()
@@ -80,13 +91,7 @@ def measure(kind, n, batch_size, repeats):
     X, y = data(kind, n)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y).float()
     est = estimator(kind, batch_size).fit(X[:batch_size * 2], y[:batch_size * 2])
-    # the raw loop trains the very same module class, criterion and optimizer
-    module = type(est.module_)(**{
-        **est._accepted_kwargs(est.module, est._module_data_kwargs()),
-        **est.get_params_for("module")}).to(memory_format=torch.channels_last)
-    criterion = type(est.criterion_)(**est._accepted_kwargs(
-        est.criterion, est._criterion_kwargs()))
-    optimizer = torch.optim.AdamW(module.parameters(), lr=est.lr)
+    module, criterion, optimizer = raw_components(est, torch.channels_last)
     gen = torch.Generator().manual_seed(0)
     fit_ratio, pred_ratio, rows = [], [], {"fit": [], "raw fit": [], "predict": [],
                                            "raw predict": [], "fit loop": []}
@@ -163,11 +168,7 @@ def levers(n, batch_size, threads):
     def raw(memory_format, n_threads):
         torch.set_num_threads(n_threads)
         est = estimator("localizer", batch_size).fit(X[:256], y[:256])
-        module = type(est.module_)(**est._accepted_kwargs(
-            est.module, est._module_data_kwargs())).to(memory_format=memory_format)
-        crit = type(est.criterion_)(**est._accepted_kwargs(
-            est.criterion, est._criterion_kwargs()))
-        opt = torch.optim.AdamW(module.parameters(), lr=1e-3)
+        module, crit, opt = raw_components(est, memory_format)
         gen = torch.Generator().manual_seed(0)
         Xm = Xt.contiguous(memory_format=memory_format)
         t = time.perf_counter()

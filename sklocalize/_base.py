@@ -49,11 +49,11 @@ def _all_finite(arr, chunk=512):
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly.
 
-    Subclasses set ``_loss_terms`` and ``_criterion_params``, and implement
-    ``_encode_target(y, reset)``, ``_module_data_kwargs()``,
-    ``_criterion_kwargs()``, ``_targets()`` (how augmentation moves the
-    target) and ``_unflip(outputs)`` (test-time flip), and may override
-    ``_check_flip(param)``.
+    Subclasses set ``_loss_terms`` and ``_criterion_params`` (the estimator
+    parameters passed on to the criterion), and implement
+    ``_encode_target(y, reset)``, ``_module_data_kwargs()``, ``_targets()``
+    (how augmentation moves the target) and ``_unflip(outputs)`` (test-time
+    flip), and may override ``_check_flip(param)``.
     """
 
     _loss_terms = ()
@@ -257,6 +257,12 @@ class ImageEstimator(NeuralNet):
         else:
             self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
+
+    def _criterion_kwargs(self):
+        """The loss parameters, named as the criterion names them (the
+        estimator's ``loss`` is the criterion's ``kind``)."""
+        return {("kind" if name == "loss" else name): getattr(self, name)
+                for name in self._criterion_params}
 
     def _data_attribute(self, name):
         try:

@@ -184,15 +184,6 @@ verbose, device, random_state, image_shape, presence_threshold
         augmenter.flip = 0.5 if self.flip_pairs is not None else 0.0
         return augmenter
 
-    def _criterion_kwargs(self):
-        return {
-            "kind": self.loss,
-            "point_loss": self.point_loss,
-            "presence_weight": self.presence_weight,
-            "point_weight": self.point_weight,
-            "heatmap_weight": self.heatmap_weight,
-        }
-
     def _targets(self):
         return LandmarkTargets(self._checked_flip_pairs(self.n_landmarks_))
 

@@ -175,15 +175,6 @@ class LocalizerEstimator(ImageEstimator):
             "image_size": self._data_attribute("image_size_"),
         }
 
-    def _criterion_kwargs(self):
-        return {
-            "kind": self.loss,
-            "box_loss": self.box_loss,
-            "presence_weight": self.presence_weight,
-            "box_weight": self.box_weight,
-            "class_weight": self.class_weight,
-        }
-
     def _targets(self):
         return LocalizationTargets()
 
