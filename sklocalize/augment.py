@@ -17,6 +17,7 @@ __all__ = [
     "AugmentedDataset",
     "Augmenter",
     "ImageDataset",
+    "affine_matrix",
     "affine_transform",
     "LandmarkTargets",
     "LocalizationTargets",
@@ -99,6 +100,33 @@ def is_batched_dataset(dataset):
 # target-aware augmentation
 
 
+def _linear_part(scale, n, dtype=torch.float32):
+    """``scale`` as (n, 2, 2) matrices acting on relative ``(x, y)``: a zoom
+    factor per image (shape (n,)) or the matrices themselves."""
+    scale = torch.as_tensor(scale, dtype=dtype)
+    if scale.ndim == 3:
+        return scale.reshape(n, 2, 2)
+    return scale.reshape(n)[:, None, None] * torch.eye(2, dtype=dtype)
+
+
+def _map_points(pts, matrix, shift):
+    """``p -> A (p - 0.5) + 0.5 + t`` for points (n, k, 2)."""
+    matrix, shift = matrix.to(pts.dtype), shift.to(pts.dtype)
+    return torch.einsum("nij,nkj->nki", matrix, pts - 0.5) + 0.5 + shift[:, None, :]
+
+
+def _corners(ext):
+    """The four corners (n, 4, 2) of boxes (x1, y1, x2, y2)."""
+    x1, y1, x2, y2 = ext.unbind(1)
+    return torch.stack([torch.stack([x1, y1], 1), torch.stack([x2, y1], 1),
+                        torch.stack([x1, y2], 1), torch.stack([x2, y2], 1)], 1)
+
+
+def _enclosing(pts):
+    """(x1, y1, x2, y2) enclosing points (n, k, 2)."""
+    return torch.cat([pts.min(dim=1).values, pts.max(dim=1).values], dim=1)
+
+
 class LocalizationTargets:
     """How augmentation moves a localization target ``[p_c, box, classes]``."""
 
@@ -116,11 +144,16 @@ class LocalizationTargets:
         return torch.where((y[:, :1] == 1), ext, torch.full_like(ext, float("nan")))
 
     def affine(self, y, scale, shift):
-        """Move boxes with pixels: ``p' = (p - 0.5) * scale + 0.5 + shift``."""
+        """Move boxes with pixels: ``p' = A (p - 0.5) + 0.5 + shift``.
+
+        ``scale`` is a zoom factor per image or the matrices ``A`` (n, 2, 2);
+        a rotated box is replaced by the box enclosing its corners.
+        """
         y = y.clone()
         ext = self.extent(y)
-        x1, y1, x2, y2 = ((ext - 0.5) * scale[:, None] + 0.5 + shift.repeat(1, 2)
-                          ).unbind(1)
+        matrix = _linear_part(scale, len(y), y.dtype)
+        x1, y1, x2, y2 = _enclosing(_map_points(_corners(ext), matrix, shift)
+                                    ).unbind(1)
         area = (x2 - x1) * (y2 - y1)
         cx1, cy1, cx2, cy2 = (v.clamp(0, 1) for v in (x1, y1, x2, y2))
         visible = ((cx2 - cx1) * (cy2 - cy1)) / area.clamp(min=1e-12)
@@ -167,9 +200,13 @@ class LandmarkTargets:
         return torch.where(ok[:, None], ext, torch.full_like(ext, float("nan")))
 
     def affine(self, y, scale, shift):
+        """Move points with pixels: ``p' = A (p - 0.5) + 0.5 + shift``.
+
+        ``scale`` is a zoom factor per image or the matrices ``A`` (n, 2, 2).
+        """
         y = y.clone()
         pts = y[:, 1:].reshape(len(y), -1, 2)
-        pts = (pts - 0.5) * scale[:, None, None] + 0.5 + shift[:, None, :]
+        pts = _map_points(pts, _linear_part(scale, len(y), y.dtype), shift)
         outside = ((pts < 0) | (pts > 1)).any(dim=2)
         pts[outside] = float("nan")  # moved out of view: not visible
         y[:, 1:] = pts.reshape(len(y), -1)
@@ -203,6 +240,12 @@ class Augmenter:
     contrast : float, default=0.2
         Contrast factor drawn in ``[1 - contrast, 1 + contrast]``.
     keep_inside : bool, default=True
+    rotation : float, default=0.0
+        Largest in-plane rotation, in degrees, drawn uniformly in
+        ``[-rotation, rotation]`` about the image centre (in pixel space, so
+        angles stay true on non-square images). Points rotate exactly; a
+        rotated box becomes the box enclosing its rotated corners, looser than
+        the object, so leave it at 0 for localization unless that is wanted.
 
     Examples
     --------
@@ -212,18 +255,19 @@ class Augmenter:
     """
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
-                 contrast=0.2, keep_inside=True):
+                 contrast=0.2, keep_inside=True, rotation=0.0):
         self.flip = flip
         self.scale = scale
         self.shift = shift
         self.brightness = brightness
         self.contrast = contrast
         self.keep_inside = keep_inside
+        self.rotation = rotation
 
     def __repr__(self):
         return (f"Augmenter(flip={self.flip}, scale={self.scale}, shift={self.shift}, "
                 f"brightness={self.brightness}, contrast={self.contrast}, "
-                f"keep_inside={self.keep_inside})")
+                f"keep_inside={self.keep_inside}, rotation={self.rotation})")
 
     def check(self):
         """Validate the settings; raise ValueError naming the bad one."""
@@ -239,6 +283,9 @@ class Augmenter:
             if not 0 <= value < 1:
                 raise ValueError(f"Augmenter {name} must be in [0, 1); got "
                                  f"{value!r}.")
+        if not 0 <= self.rotation <= 180:
+            raise ValueError("Augmenter rotation must be in [0, 180] degrees; got "
+                             f"{self.rotation!r}.")
         return self
 
     def __call__(self, X, y, targets):
@@ -260,7 +307,7 @@ class Augmenter:
             X = torch.where(mask[:, None, None, None], X.flip(-1), X)
             y = targets.flip(y, mask)
         lo, hi = self.scale
-        if (lo, hi) != (1, 1) or self.shift > 0:
+        if (lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0:
             X, y = self._affine(X, y, targets)
         if self.brightness > 0 or self.contrast > 0:
             mean = X.mean(dim=(1, 2, 3), keepdim=True)
@@ -276,9 +323,14 @@ class Augmenter:
         log_s = torch.rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
         s = torch.exp(log_s)
         t = (torch.rand(n, 2) * 2 - 1) * self.shift
+        angle = None
+        if self.rotation > 0:
+            angle = (torch.rand(n) * 2 - 1) * np.deg2rad(self.rotation)
+        matrix = affine_matrix(s, angle, X.shape[-2:])
         if self.keep_inside:
             ext = targets.extent(y)
-            moved = (ext - 0.5) * s[:, None] + 0.5  # extent after zoom, no shift
+            # extent after zoom and rotation, no shift
+            moved = _enclosing(_map_points(_corners(ext), matrix, torch.zeros(n, 2)))
             low = torch.stack([-moved[:, 0], -moved[:, 1]], 1)  # shift >= this
             high = torch.stack([1 - moved[:, 2], 1 - moved[:, 3]], 1)
             fits = (low <= high) & torch.isfinite(low) & torch.isfinite(high)
@@ -289,24 +341,57 @@ class Augmenter:
             # fits but not within +-shift: the allowed shift nearest to none
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
-        return affine_transform(X, y, targets, s, t)
+        return affine_transform(X, y, targets, matrix, t)
+
+
+def affine_matrix(scale, angle=None, image_size=(1, 1)):
+    """The linear part of a zoom and rotation, acting on relative coordinates.
+
+    Parameters
+    ----------
+    scale : torch.Tensor of shape (n,)
+        Zoom factors; below 1 zooms out.
+    angle : torch.Tensor of shape (n,) or None
+        Rotations in radians (clockwise on screen, the y axis pointing down),
+        about the image centre in pixel space.
+    image_size : tuple of (height, width), default=(1, 1)
+        Needed for rotations of non-square images.
+
+    Returns
+    -------
+    matrix : torch.Tensor of shape (n, 2, 2)
+        ``A`` in ``p -> A (p - 0.5) + 0.5``, ``p`` relative ``(x, y)``.
+    """
+    scale = torch.as_tensor(scale, dtype=torch.float32).reshape(-1)
+    matrix = _linear_part(scale, len(scale))
+    if angle is None:
+        return matrix
+    h, w = (float(v) for v in image_size)
+    angle = torch.as_tensor(angle, dtype=torch.float32).reshape(-1)
+    c, s = torch.cos(angle), torch.sin(angle)
+    # the pixel-space rotation conjugated by the scaling to relative units
+    rot = torch.stack([torch.stack([c, -s * h / w], 1),
+                       torch.stack([s * w / h, c], 1)], 1)
+    return scale[:, None, None] * rot
 
 
 def affine_transform(X, y, targets, scale, shift):
-    """Zoom and shift images and move their targets with the pixels.
+    """Zoom (and rotate) and shift images and move their targets with the
+    pixels.
 
-    A relative point ``p`` goes to ``(p - 0.5) * scale + 0.5 + shift``; pixels
-    are resampled bilinearly with the same map (``align_corners=False``, so
-    pixel edges, not centres, sit at 0 and 1) and the image runs out into its
-    mean value.
+    A relative point ``p`` goes to ``A (p - 0.5) + 0.5 + shift``, ``A = scale``
+    times the identity for a zoom factor (or a matrix from
+    :func:`affine_matrix`); pixels are resampled bilinearly with the same map
+    (``align_corners=False``, so pixel edges, not centres, sit at 0 and 1) and
+    the image runs out into its mean value.
 
     Parameters
     ----------
     X : torch.Tensor of shape (n, C, H, W)
     y : torch.Tensor of shape (n, n_outputs)
     targets : LocalizationTargets or LandmarkTargets
-    scale : torch.Tensor of shape (n,)
-        Zoom factors; below 1 zooms out.
+    scale : torch.Tensor of shape (n,) or (n, 2, 2)
+        Zoom factors (below 1 zooms out), or the matrices ``A``.
     shift : torch.Tensor of shape (n, 2)
         Shifts in x and y, as a share of the image.
 
@@ -315,19 +400,17 @@ def affine_transform(X, y, targets, scale, shift):
     X, y : new tensors
     """
     n = len(X)
-    scale = torch.as_tensor(scale, dtype=X.dtype).reshape(n)
+    matrix = _linear_part(scale, n, X.dtype)
     shift = torch.as_tensor(shift, dtype=X.dtype).reshape(n, 2)
-    # output pixel u (normalised -1..1) samples input (u - 2 t) / s
-    theta = torch.zeros(n, 2, 3, dtype=X.dtype)
-    theta[:, 0, 0] = 1 / scale
-    theta[:, 1, 1] = 1 / scale
-    theta[:, :, 2] = -2 * shift / scale[:, None]
+    # output pixel u (normalised -1..1) samples input A^-1 (u - 2 t)
+    inverse = torch.linalg.inv(matrix)
+    theta = torch.cat([inverse, -2 * (inverse @ shift[:, :, None])], dim=2)
     grid = torch.nn.functional.affine_grid(theta, list(X.shape), align_corners=False)
     mean = X.mean(dim=(2, 3), keepdim=True)
     out = torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
                                           padding_mode="zeros",
                                           align_corners=False) + mean
-    return out, targets.affine(y, scale, shift)
+    return out, targets.affine(y, matrix, shift)
 
 
 class AugmentedDataset(Dataset):

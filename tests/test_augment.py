@@ -65,6 +65,61 @@ def test_bright_pixel_stays_under_its_landmark(seed, kind):
         assert abs((row + 0.5) / SIZE - px[j, 1]) <= tol
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("size", [(32, 32), (24, 40)])
+def test_bright_pixel_follows_a_rotation(seed, size):
+    # rotations act in pixel space: right on non-square images too
+    h, w = size
+    torch.manual_seed(seed)
+    aug = Augmenter(flip=0.0, scale=(0.8, 1.2), shift=0.1, brightness=0,
+                    contrast=0, rotation=40)
+    for col, row in [(6, 5), (w - 8, 7), (w // 2, h - 6)]:
+        X = torch.zeros(1, 1, h, w)
+        X[0, 0, row, col] = 1.0
+        y = torch.tensor([[1.0, (col + 0.5) / w, (row + 0.5) / h]])
+        torch.manual_seed(seed)
+        Xa, ya = aug(X, y, LandmarkTargets())
+        if not torch.isfinite(ya).all():
+            continue
+        img = Xa[0, 0] - Xa[0, 0].median()
+        r, c = np.unravel_index(int(img.argmax()), img.shape)
+        assert abs((c + 0.5) / w - float(ya[0, 1])) <= 1.0 / w + 1e-6
+        assert abs((r + 0.5) / h - float(ya[0, 2])) <= 1.0 / h + 1e-6
+
+
+def test_rotation_by_a_right_angle_is_exact():
+    from sklocalize.augment import affine_matrix, affine_transform
+
+    X = torch.zeros(1, 1, 16, 16)
+    X[0, 0, 2, 12] = 1.0  # row 2, column 12
+    y = torch.tensor([[1.0, 12.5 / 16, 2.5 / 16]])
+    matrix = affine_matrix(torch.ones(1), torch.tensor([np.pi / 2]), (16, 16))
+    Xa, ya = affine_transform(X, y, LandmarkTargets(), matrix, torch.zeros(1, 2))
+    # clockwise on screen (y down): (x, y) - c -> (-(y - c), x - c)
+    r, c = np.unravel_index(int(Xa[0, 0].argmax()), (16, 16))
+    assert (r, c) == (12, 13)
+    torch.testing.assert_close(ya, torch.tensor([[1.0, 13.5 / 16, 12.5 / 16]]))
+    assert float(Xa[0, 0, r, c]) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rotated_rectangle_stays_inside_its_enclosing_box(seed):
+    torch.manual_seed(seed)
+    X = torch.zeros(1, 1, SIZE, SIZE)
+    X[0, 0, 10:18, 6:20] = 1.0
+    y = torch.tensor([[1.0, 13 / SIZE, 14 / SIZE, 8 / SIZE, 14 / SIZE, 1.0]])
+    Xa, ya = Augmenter(flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0,
+                       contrast=0, rotation=30)(X, y, LocalizationTargets())
+    bx, by, bh, bw = ya[0, 1:5].tolist()
+    rows, cols = torch.nonzero(Xa[0, 0] > 0.5, as_tuple=True)
+    assert len(rows) > 0
+    tol = 0.5 / SIZE + 1e-6
+    assert ((cols + 0.5) / SIZE >= bx - bw / 2 - tol).all()
+    assert ((cols + 0.5) / SIZE <= bx + bw / 2 + tol).all()
+    assert ((rows + 0.5) / SIZE >= by - bh / 2 - tol).all()
+    assert ((rows + 0.5) / SIZE <= by + bh / 2 + tol).all()
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_filled_rectangle_stays_inside_its_box(seed):
     torch.manual_seed(seed)
@@ -126,6 +181,7 @@ def test_inputs_are_not_modified_and_jitter_changes_pixels():
     ({"flip": 2}, "flip must be a probability"),
     ({"scale": (1.2, 0.8)}, "scale must be"),
     ({"shift": 1.5}, "shift must be in"),
+    ({"rotation": -5}, "rotation must be in"),
 ])
 def test_bad_augmenter_settings(kwargs, match):
     X, y = tiny_localization()

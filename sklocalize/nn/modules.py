@@ -48,7 +48,7 @@ class ConvTrunk(nn.Module):
 
     Stage ``i`` has ``min(width * 2**i, max_width)`` channels: a stride-2 3x3
     convolution then a 3x3 convolution, each with batch norm and ReLU, after a
-    stride-1 stem.
+    3x3 stem of ``width`` channels.
 
     Parameters
     ----------
@@ -67,7 +67,7 @@ class ConvTrunk(nn.Module):
     out_channels : int
         Channels of the output feature map.
     stage_channels, stage_strides : list of int
-        Channels and output stride of each stage.
+        Channels and output stride of each stage, the stem first (index 0).
     """
 
     def __init__(self, in_channels=3, width=32, depth=4, max_width=256,
@@ -75,8 +75,8 @@ class ConvTrunk(nn.Module):
         super().__init__()
         layers = [_conv_bn(in_channels, width, stride=stem_stride)]
         c = width
-        self.stage_channels = []
-        self.stage_strides = [stem_stride * 2 ** (i + 1) for i in range(depth)]
+        self.stage_channels = [width]
+        self.stage_strides = [stem_stride * 2 ** i for i in range(depth + 1)]
         for i in range(depth):
             c_out = min(width * 2**i, max_width)
             layers.append(nn.Sequential(_conv_bn(c, c_out, stride=2),
@@ -88,9 +88,10 @@ class ConvTrunk(nn.Module):
         self.out_channels = c
 
     def forward(self, x, return_stages=False):
-        """Feature map of the last stage (and of every stage if asked)."""
+        """Feature map of the last stage (and of the stem and every stage if
+        asked)."""
         x = self.stem(x)
-        outs = []
+        outs = [x]
         for stage in self.stages:
             x = stage(x)
             outs.append(x)
@@ -154,9 +155,14 @@ class LocalizerNet(_ImageNetBase):
         side (``image_size``), else 1.
     box_head : {"edges", "grid"}, default="edges"
         ``"edges"``: each edge is the soft-argmax of a 1-D distribution over the
-        columns (left, right) or rows (top, bottom) of a stride-4 feature map
-        (integral regression, as the landmark heatmaps). ``"grid"``: an MLP on
+        columns (left, right) or rows (top, bottom) of a fine feature map
+        (stride ``edge_stride``; integral regression, as the landmark
+        heatmaps). ``"grid"``: an MLP on
         a ``grid x grid`` pooled map regresses the box.
+    edge_stride : int, default=4
+        For ``box_head="edges"``: the stride, in input pixels, of the feature
+        map the edges are read from (the trunk stage nearest it, the stem
+        included; see ``heatmap_stride`` in :class:`LandmarkNet`).
     image_size : tuple of (height, width), default=None
         Set by the estimator from the data; used by ``stem_stride="auto"``.
 
@@ -171,7 +177,7 @@ class LocalizerNet(_ImageNetBase):
 
     def __init__(self, n_classes, in_channels=3, width=32, depth=4, grid=4,
                  hidden=256, dropout=0.0, stem_stride="auto", box_head="edges",
-                 image_size=None):
+                 edge_stride=4, image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         if box_head not in ("grid", "edges"):
@@ -185,7 +191,7 @@ class LocalizerNet(_ImageNetBase):
         if box_head == "grid":
             self.box = _GridHead(c, 4, grid=grid, hidden=hidden, dropout=dropout)
         else:
-            self.box = _EdgeHead(self.trunk)
+            self.box = _EdgeHead(self.trunk, edge_stride)
 
     def forward(self, x):
         f, stages = self.trunk(self._prepare(x), return_stages=True)
@@ -203,29 +209,46 @@ def _fine_stage(trunk, stride=4):
 
 
 class _FineMap(nn.Module):
-    """The deepest features, upsampled onto a stride-4 stage and refined."""
+    """The deepest features brought up to a fine stride, top-down.
 
-    def __init__(self, trunk):
+    The deepest map is upsampled onto the stage nearest stride 4 and refined
+    (a lateral 1x1 convolution, a sum with the stage's own features, a 3x3
+    convolution); for a finer ``stride`` the same step repeats onto each
+    shallower stage (and the stem) down to the one nearest ``stride``.
+    """
+
+    def __init__(self, trunk, stride=4):
         super().__init__()
-        self.stage = _fine_stage(trunk)
-        c = trunk.stage_channels[self.stage]
-        self.lateral = nn.Conv2d(trunk.out_channels, c, 1)
-        self.refine = _conv_bn(c, c)
-        self.out_channels = c
+        first = _fine_stage(trunk, 4)
+        self.levels = list(range(first, min(first, _fine_stage(trunk, stride)) - 1, -1))
+        c_in = trunk.out_channels
+        self.lateral = nn.ModuleList()
+        self.refine = nn.ModuleList()
+        for i in self.levels:
+            c = trunk.stage_channels[i]
+            self.lateral.append(nn.Conv2d(c_in, c, 1))
+            self.refine.append(_conv_bn(c, c))
+            c_in = c
+        self.out_channels = c_in
+        self.stride = trunk.stage_strides[self.levels[-1]]
 
     def forward(self, f, stages):
-        skip = stages[self.stage]
-        up = nn.functional.interpolate(self.lateral(f), size=skip.shape[-2:],
-                                       mode="bilinear", align_corners=False)
-        return self.refine(skip + up)
+        x = f
+        for i, lateral, refine in zip(self.levels, self.lateral, self.refine,
+                                      strict=True):
+            skip = stages[i]
+            up = nn.functional.interpolate(lateral(x), size=skip.shape[-2:],
+                                           mode="bilinear", align_corners=False)
+            x = refine(skip + up)
+        return x
 
 
 class _EdgeHead(nn.Module):
     """Box edges as soft-argmaxes of 1-D distributions over columns and rows."""
 
-    def __init__(self, trunk):
+    def __init__(self, trunk, stride=4):
         super().__init__()
-        self.fine = _FineMap(trunk)
+        self.fine = _FineMap(trunk, stride)
         self.logits = nn.Conv2d(self.fine.out_channels, 4, 1)
         self.prior = 4.0
 
@@ -279,10 +302,15 @@ class LandmarkNet(_ImageNetBase):
     width : int, default=32
     depth : int, default=4
     head : {"heatmap", "regression"}, default="heatmap"
-        ``"heatmap"``: one heatmap per point at stride 4 (the trunk's deepest
-        features upsampled and added to the stage nearest stride 4), read out by
-        :class:`SoftArgmax2d`. ``"regression"``: an MLP on a ``grid x grid``
+        ``"heatmap"``: one heatmap per point at stride ``heatmap_stride`` (the
+        trunk's deepest features upsampled and added to the stage nearest
+        stride 4, then onto each finer stage down to ``heatmap_stride``), read
+        out by :class:`SoftArgmax2d`. ``"regression"``: an MLP on a ``grid x grid``
         pooled map.
+    heatmap_stride : int, default=4
+        For ``head="heatmap"``: the heatmaps' stride, in input pixels (the
+        trunk stage nearest it, the stem included). 2 doubles the heatmaps'
+        resolution for a further top-down step onto the stem's features.
     grid : int, default=4
         For ``head="regression"``.
     hidden : int, default=256
@@ -303,8 +331,8 @@ class LandmarkNet(_ImageNetBase):
     """
 
     def __init__(self, n_landmarks, in_channels=3, width=32, depth=4,
-                 head="heatmap", grid=4, hidden=256, dropout=0.0, stem_stride="auto",
-                 image_size=None):
+                 head="heatmap", heatmap_stride=4, grid=4, hidden=256, dropout=0.0,
+                 stem_stride="auto", image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         if head not in ("heatmap", "regression"):
@@ -317,7 +345,7 @@ class LandmarkNet(_ImageNetBase):
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
         if head == "heatmap":
-            self.fine = _FineMap(self.trunk)
+            self.fine = _FineMap(self.trunk, heatmap_stride)
             self.heatmaps = nn.Conv2d(self.fine.out_channels, n_landmarks, 1)
             self.soft_argmax = SoftArgmax2d()
         else:

@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from sklocalize.nn import ConvTrunk, LandmarkNet, LocalizerNet
+
+
+@pytest.mark.parametrize("stem_stride", [1, 2])
+def test_trunk_reports_the_stride_of_every_stage(stem_stride):
+    trunk = ConvTrunk(in_channels=1, width=4, depth=3, stem_stride=stem_stride)
+    f, stages = trunk(torch.zeros(2, 1, 32, 32), return_stages=True)
+    assert len(stages) == 4  # the stem, then each stage
+    assert stages[-1] is f
+    for out, stride, channels in zip(stages, trunk.stage_strides,
+                                     trunk.stage_channels, strict=True):
+        assert out.shape[1:] == (channels, 32 // stride, 32 // stride)
+
+
+@pytest.mark.parametrize(("stem_stride", "heatmap_stride", "size"),
+                         [(2, 4, 8), (2, 2, 16), (1, 4, 8), (1, 2, 16), (1, 1, 32)])
+def test_heatmap_stride_sets_the_heatmap_resolution(stem_stride, heatmap_stride,
+                                                    size):
+    net = LandmarkNet(n_landmarks=3, in_channels=1, width=4, depth=4,
+                      stem_stride=stem_stride, heatmap_stride=heatmap_stride)
+    presence, points, maps = net(torch.rand(2, 1, 32, 32))
+    assert maps.shape == (2, 3, size, size)
+    assert points.shape == (2, 6)
+    assert net.fine.stride == heatmap_stride
+    # every level of the top-down path is used: gradients reach them all
+    maps.sum().backward()
+    assert all(p.grad is not None for p in net.fine.parameters())
+
+
+def test_finer_heatmaps_keep_the_readout_exact():
+    # a heatmap peaked at one pixel reads out that pixel's centre, at any stride
+    net = LandmarkNet(n_landmarks=1, in_channels=1, width=4, depth=3,
+                      stem_stride=1, heatmap_stride=2).eval()
+    maps = torch.full((1, 1, 16, 16), -1e4)
+    maps[0, 0, 3, 11] = 0.0
+    xy = net.soft_argmax(maps)
+    torch.testing.assert_close(xy, torch.tensor([[11.5 / 16, 3.5 / 16]]))
+
+
+def test_localizer_edges_head_runs_at_stride_four():
+    net = LocalizerNet(n_classes=2, in_channels=1, width=4, depth=4, stem_stride=2)
+    assert net.box.fine.stride == 4
+    presence, boxes, logits = net(torch.rand(2, 1, 64, 64))
+    assert boxes.shape == (2, 4) and logits.shape == (2, 2)
