@@ -262,7 +262,7 @@ def main(argv=None):
         f"median of {args.repeats} alternating repeats (estimator, then raw "
         "loop). Ratios above 1 mean the estimator is faster. 'fit' is a whole "
         "one-epoch fit with the defaults (augmentation off), which ends with "
-        "PreciseBatchNorm's one forward pass over up to 1,024 images, a cost "
+        "PreciseBatchNorm's one forward pass over up to 512 images, a cost "
         "per fit, not per epoch; the next columns are the same fit without "
         "it.\n\n"
         f"{speed}\n\nLevers, one epoch of {min(args.n_images, 2048)} images each, "

@@ -54,9 +54,11 @@ class LandmarkEstimator(ImageEstimator):
         twin. Needed by flip augmentation and ``tta_flip``.
     augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
-        :class:`sklocalize.augment.Augmenter`). ``"default"`` jitters brightness
-        and contrast and flips horizontally when ``flip_pairs`` is given
-        (``Augmenter(flip=0.5 or 0, scale=(1, 1), shift=0)``). If your faces
+        :class:`sklocalize.augment.Augmenter`). ``"default"`` rotates by up to
+        12 degrees either way, jitters brightness and contrast, and flips
+        horizontally when ``flip_pairs`` is given (``Augmenter(flip=0.5 or 0,
+        scale=(1, 1), shift=0, rotation=12)``); on LFW the rotation took the
+        inter-ocular error from 5.6% to 5.2%. If your faces
         may come framed differently from the training ones (another face
         detector, zoomed out), add zoom and shift, e.g.
         ``Augmenter(scale=(0.5, 1.25), shift=0.1)``: on LFW it trades accuracy
@@ -179,9 +181,11 @@ verbose, device, random_state, image_shape, presence_threshold
         }
 
     def _default_augmenter(self):
-        # flip only when the pairs are known
+        # in-plane rotation: measured on LFW (benchmarks/results); flip only
+        # when the pairs are known
         augmenter = super()._default_augmenter()
         augmenter.flip = 0.5 if self.flip_pairs is not None else 0.0
+        augmenter.rotation = 12.0
         return augmenter
 
     def _targets(self):

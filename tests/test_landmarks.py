@@ -116,6 +116,11 @@ def test_flip_needs_flip_pairs(data):
     # the default augmentation flips only when the pairs are known
     assert tiny().fit(X, y)._augmenter().flip == 0.0
     assert tiny(flip_pairs=[(0, 1)])._augmenter().flip == 0.5
+    # points rotate exactly, so the default rotates (boxes would loosen: the
+    # localizer's does not)
+    assert tiny()._augmenter().rotation > 0
+    from sklocalize import LocalizerEstimator
+    assert LocalizerEstimator()._augmenter().rotation == 0
     est = tiny().fit(X, y)
     est.set_params(tta_flip=True)
     with pytest.raises(ValueError, match="tta_flip flips images horizontally"):
