@@ -2,6 +2,7 @@
 
 import os
 import platform
+import sys
 import time
 from contextlib import contextmanager
 
@@ -13,6 +14,13 @@ def machine():
     return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, "
             f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
             f"python {platform.python_version()}")
+
+
+def command_line(script, argv=None):
+    """The command that reproduces a run of ``benchmarks/<script>``, for the
+    results files (``argv`` as given to ``main``, else the process's)."""
+    args = argv if argv is not None else sys.argv[1:]
+    return " ".join(["python", f"benchmarks/{os.path.basename(script)}", *args])
 
 
 def markdown_table(header, rows, floatfmt="{:.3f}"):

@@ -31,7 +31,7 @@ from PIL import Image
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, markdown_table  # noqa: E402
+from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
 from sklocalize.datasets import SkippedRowWarning, load_box_csv  # noqa: E402
@@ -221,8 +221,7 @@ def main(argv=None):
     header = list(results[0])
     table = markdown_table(header, [[r[k] for k in header] for r in results])
     print(table)
-    command = "python benchmarks/caltech3.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "# Caltech-3: classification with localization\n\n"

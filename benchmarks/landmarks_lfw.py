@@ -33,7 +33,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, markdown_table  # noqa: E402
+from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator  # noqa: E402
 from sklocalize.augment import (  # noqa: E402
@@ -254,8 +254,7 @@ def main(argv=None):
         fig.savefig(ced_path, dpi=110, bbox_inches="tight")
     except ImportError:
         ced_path = None
-    command = "python benchmarks/landmarks_lfw.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     args.out.write_text(
         "# LFW (MTFL): five facial landmarks\n\n"
         f"Command: `{command}`\n\n"

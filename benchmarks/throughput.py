@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, markdown_table  # noqa: E402
+from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
 from sklocalize.datasets import make_landmarks, make_localization  # noqa: E402
@@ -252,8 +252,7 @@ def main(argv=None):
     print(speed)
     print(lever_table)
     print(memory)
-    command = "python benchmarks/throughput.py " + " ".join(
-        argv if argv is not None else sys.argv[1:])
+    command = command_line(__file__, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "# Throughput and memory\n\n"
