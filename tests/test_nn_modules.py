@@ -16,7 +16,8 @@ def test_trunk_reports_the_stride_of_every_stage(stem_stride):
 
 
 @pytest.mark.parametrize(("stem_stride", "heatmap_stride", "size"),
-                         [(2, 4, 8), (2, 2, 16), (1, 4, 8), (1, 2, 16), (1, 1, 32)])
+                         [(2, 4, 8), (2, 2, 16), (1, 4, 8), (1, 2, 16), (1, 1, 32),
+                          (2, 8, 4), (1, 8, 4)])
 def test_heatmap_stride_sets_the_heatmap_resolution(stem_stride, heatmap_stride,
                                                     size):
     net = LandmarkNet(n_landmarks=3, in_channels=1, width=4, depth=4,
@@ -28,6 +29,14 @@ def test_heatmap_stride_sets_the_heatmap_resolution(stem_stride, heatmap_stride,
     # every level of the top-down path is used: gradients reach them all
     maps.sum().backward()
     assert all(p.grad is not None for p in net.fine.parameters())
+
+
+@pytest.mark.parametrize("stride", [0, -2, 2.5, "4", True])
+def test_bad_strides_are_named(stride):
+    with pytest.raises(ValueError, match="heatmap_stride must be a positive integer"):
+        LandmarkNet(n_landmarks=2, in_channels=1, width=4, heatmap_stride=stride)
+    with pytest.raises(ValueError, match="edge_stride must be a positive integer"):
+        LocalizerNet(n_classes=2, in_channels=1, width=4, edge_stride=stride)
 
 
 def test_finer_heatmaps_keep_the_readout_exact():

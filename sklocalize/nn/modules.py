@@ -213,16 +213,23 @@ def _fine_stage(trunk, stride=4):
 class _FineMap(nn.Module):
     """The deepest features brought up to a fine stride, top-down.
 
-    The deepest map is upsampled onto the stage nearest stride 4 and refined
-    (a lateral 1x1 convolution, a sum with the stage's own features, a 3x3
-    convolution); for a finer ``stride`` the same step repeats onto each
-    shallower stage (and the stem) down to the one nearest ``stride``.
+    The deepest map is upsampled onto the stage nearest stride 4 (or nearest
+    a coarser ``stride``) and refined (a lateral 1x1 convolution, a sum with
+    the stage's own features, a 3x3 convolution); for a finer ``stride`` the
+    same step repeats onto each shallower stage (and the stem) down to the one
+    nearest ``stride``. ``name`` is the parameter that set ``stride``, for
+    error messages.
     """
 
-    def __init__(self, trunk, stride=4):
+    def __init__(self, trunk, stride=4, name="stride"):
         super().__init__()
-        first = _fine_stage(trunk, 4)
-        self.levels = list(range(first, min(first, _fine_stage(trunk, stride)) - 1, -1))
+        if (not isinstance(stride, (int, np.integer)) or isinstance(stride, bool)
+                or stride < 1):
+            raise ValueError(f"{name} must be a positive integer (a stride in input "
+                             f"pixels); got {stride!r}.")
+        target = _fine_stage(trunk, stride)
+        first = max(_fine_stage(trunk, 4), target)
+        self.levels = list(range(first, target - 1, -1))
         c_in = trunk.out_channels
         self.lateral = nn.ModuleList()
         self.refine = nn.ModuleList()
@@ -248,9 +255,9 @@ class _FineMap(nn.Module):
 class _EdgeHead(nn.Module):
     """Box edges as soft-argmaxes of 1-D distributions over columns and rows."""
 
-    def __init__(self, trunk, stride=4):
+    def __init__(self, trunk, stride=4, name="edge_stride"):
         super().__init__()
-        self.fine = _FineMap(trunk, stride)
+        self.fine = _FineMap(trunk, stride, name)
         self.logits = nn.Conv2d(self.fine.out_channels, 4, 1)
         self.prior = 4.0
 
@@ -347,7 +354,7 @@ class LandmarkNet(_ImageNetBase):
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
         if head == "heatmap":
-            self.fine = _FineMap(self.trunk, heatmap_stride)
+            self.fine = _FineMap(self.trunk, heatmap_stride, "heatmap_stride")
             self.heatmaps = nn.Conv2d(self.fine.out_channels, n_landmarks, 1)
             self.soft_argmax = SoftArgmax2d()
         else:
