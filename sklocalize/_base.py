@@ -559,7 +559,10 @@ class ImageEstimator(NeuralNet):
     def _outputs(self, X):
         """The module's outputs on ``X`` as float64 numpy arrays."""
         self._check_fitted()
-        Xt = self._check_images(X, reset=False)
+        return self._image_outputs(self._check_images(X, reset=False))
+
+    def _image_outputs(self, Xt):
+        """The module's outputs on checked images (with ``tta_flip``)."""
         outputs = self._forward_tuple(Xt)
         if self.tta_flip:
             self._check_flip("tta_flip")

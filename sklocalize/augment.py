@@ -23,6 +23,9 @@ __all__ = [
     "LocalizationTargets",
     "collate_batch",
     "is_batched_dataset",
+    "map_points",
+    "similarity_to",
+    "warp_images",
 ]
 
 
@@ -246,6 +249,13 @@ class Augmenter:
         angles stay true on non-square images). Points rotate exactly; a
         rotated box becomes the box enclosing its rotated corners, looser than
         the object, so leave it at 0 for localization unless that is wanted.
+    reframe_prob : float, default=1.0
+        Probability that an image gets the zoom and the shift; the others keep
+        their framing (flip, rotation and jitter apply to every image). Below 1
+        it mixes re-framed faces into training without moving most faces off
+        the framing they come in, e.g. to make
+        ``LandmarkEstimator(reframe=1)``'s first pass find faces framed
+        differently.
 
     Examples
     --------
@@ -255,7 +265,7 @@ class Augmenter:
     """
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
-                 contrast=0.2, keep_inside=True, rotation=0.0):
+                 contrast=0.2, keep_inside=True, rotation=0.0, reframe_prob=1.0):
         self.flip = flip
         self.scale = scale
         self.shift = shift
@@ -263,17 +273,21 @@ class Augmenter:
         self.contrast = contrast
         self.keep_inside = keep_inside
         self.rotation = rotation
+        self.reframe_prob = reframe_prob
 
     def __repr__(self):
         return (f"Augmenter(flip={self.flip}, scale={self.scale}, shift={self.shift}, "
                 f"brightness={self.brightness}, contrast={self.contrast}, "
-                f"keep_inside={self.keep_inside}, rotation={self.rotation})")
+                f"keep_inside={self.keep_inside}, rotation={self.rotation}, "
+                f"reframe_prob={self.reframe_prob})")
 
     def check(self):
         """Validate the settings; raise ValueError naming the bad one."""
-        if not 0 <= self.flip <= 1:
-            raise ValueError(f"Augmenter flip must be a probability in [0, 1]; got "
-                             f"{self.flip!r}.")
+        for name in ("flip", "reframe_prob"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"Augmenter {name} must be a probability in "
+                                 f"[0, 1]; got {value!r}.")
         lo, hi = self.scale
         if not 0 < lo <= hi:
             raise ValueError(f"Augmenter scale must be (low, high) with 0 < low <= "
@@ -322,7 +336,12 @@ class Augmenter:
         lo, hi = self.scale
         log_s = torch.rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
         s = torch.exp(log_s)
-        t = (torch.rand(n, 2) * 2 - 1) * self.shift
+        limit = torch.full((n, 1), float(self.shift))
+        if self.reframe_prob < 1:  # the rest keep zoom 1 and no shift
+            reframed = torch.rand(n) < self.reframe_prob
+            s = torch.where(reframed, s, torch.ones_like(s))
+            limit = limit * reframed[:, None]
+        t = (torch.rand(n, 2) * 2 - 1) * limit
         angle = None
         if self.rotation > 0:
             angle = (torch.rand(n) * 2 - 1) * np.deg2rad(self.rotation)
@@ -334,8 +353,8 @@ class Augmenter:
             low = torch.stack([-moved[:, 0], -moved[:, 1]], 1)  # shift >= this
             high = torch.stack([1 - moved[:, 2], 1 - moved[:, 3]], 1)
             fits = (low <= high) & torch.isfinite(low) & torch.isfinite(high)
-            lo_t = torch.maximum(low, torch.full_like(low, -self.shift))
-            hi_t = torch.minimum(high, torch.full_like(high, self.shift))
+            lo_t = torch.maximum(low, -limit)
+            hi_t = torch.minimum(high, limit)
             ok = fits & (lo_t <= hi_t)
             drawn = lo_t + torch.rand(n, 2) * (hi_t - lo_t)
             # fits but not within +-shift: the allowed shift nearest to none
@@ -375,6 +394,75 @@ def affine_matrix(scale, angle=None, image_size=(1, 1)):
     return scale[:, None, None] * rot
 
 
+def similarity_to(points, reference, image_size=(1, 1), max_zoom=4.0):
+    """The zoom, rotation and shift that best map each set of points onto
+    ``reference`` (least squares, in pixel space).
+
+    Parameters
+    ----------
+    points : array-like of shape (n, k, 2)
+        Relative ``(x, y)`` points per image.
+    reference : array-like of shape (k, 2)
+        Where they should go; a NaN point is left out of the fit.
+    image_size : tuple of (height, width), default=(1, 1)
+    max_zoom : float, default=4.0
+        The zoom factor is clipped to ``[1 / max_zoom, max_zoom]``.
+
+    Returns
+    -------
+    matrix, shift : torch.Tensor of shape (n, 2, 2) and (n, 2)
+        ``A`` and ``t`` of ``p -> A (p - 0.5) + 0.5 + t``, as in
+        :func:`affine_transform`. The identity where fewer than two reference
+        points, or coinciding points, leave the fit undetermined.
+    """
+    h, w = (float(v) for v in image_size)
+    size = np.array([w, h])
+    pts = np.asarray(points, dtype=np.float64) * size
+    ref = np.asarray(reference, dtype=np.float64) * size
+    weight = (np.isfinite(ref).all(axis=1) & np.isfinite(pts).all(axis=2)
+              ).astype(np.float64)
+    zp = np.nan_to_num(pts[..., 0] + 1j * pts[..., 1])
+    zr = np.nan_to_num(ref[:, 0] + 1j * ref[:, 1])[None, :]
+    total = weight.sum(axis=1, keepdims=True)
+    mp = (weight * zp).sum(axis=1, keepdims=True) / np.maximum(total, 1)
+    mr = (weight * zr).sum(axis=1, keepdims=True) / np.maximum(total, 1)
+    spread = (weight * np.abs(zp - mp) ** 2).sum(axis=1)
+    a = (weight * np.conj(zp - mp) * (zr - mr)).sum(axis=1) / np.maximum(spread, 1e-12)
+    ok = (total[:, 0] >= 2) & (spread > 1e-12) & (np.abs(a) > 0)
+    a = np.where(ok, a, 1.0)
+    zoom = np.abs(a)
+    a = a / zoom * np.clip(zoom, 1.0 / max_zoom, max_zoom)
+    b = np.where(ok, mr[:, 0] - a * mp[:, 0], 0.0)
+    # relative units: A = D^-1 R D with D = diag(w, h)
+    matrix = np.stack([np.stack([a.real, -a.imag * h / w], 1),
+                       np.stack([a.imag * w / h, a.real], 1)], 1)
+    shift = np.stack([b.real / w, b.imag / h], 1) + matrix.sum(axis=2) / 2 - 0.5
+    return (torch.as_tensor(matrix, dtype=torch.float32),
+            torch.as_tensor(shift, dtype=torch.float32))
+
+
+def map_points(points, matrix, shift, inverse=False):
+    """Move relative points by ``p -> A (p - 0.5) + 0.5 + t`` (or back).
+
+    Parameters
+    ----------
+    points : torch.Tensor of shape (n, k, 2)
+    matrix, shift : torch.Tensor of shape (n, 2, 2) and (n, 2)
+    inverse : bool, default=False
+        Apply the inverse map instead.
+
+    Returns
+    -------
+    points : torch.Tensor of shape (n, k, 2)
+    """
+    matrix = torch.as_tensor(matrix, dtype=points.dtype)
+    shift = torch.as_tensor(shift, dtype=points.dtype)
+    if inverse:
+        matrix = torch.linalg.inv(matrix)
+        shift = -(matrix @ shift[:, :, None])[:, :, 0]
+    return _map_points(points, matrix, shift)
+
+
 def affine_transform(X, y, targets, scale, shift):
     """Zoom (and rotate) and shift images and move their targets with the
     pixels.
@@ -402,15 +490,36 @@ def affine_transform(X, y, targets, scale, shift):
     n = len(X)
     matrix = _linear_part(scale, n, X.dtype)
     shift = torch.as_tensor(shift, dtype=X.dtype).reshape(n, 2)
+    return warp_images(X, matrix, shift), targets.affine(y, matrix, shift)
+
+
+def warp_images(X, matrix, shift):
+    """Resample images so that relative ``p`` moves to ``A (p - 0.5) + 0.5 + t``.
+
+    Bilinear, ``align_corners=False``; where the image runs out, its mean.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, C, H, W), float
+    matrix : torch.Tensor of shape (n, 2, 2)
+        ``A``, e.g. from :func:`affine_matrix`.
+    shift : torch.Tensor of shape (n, 2)
+        ``t``, in x and y, as a share of the image.
+
+    Returns
+    -------
+    X : torch.Tensor of shape (n, C, H, W), a new tensor
+    """
+    matrix = torch.as_tensor(matrix, dtype=X.dtype)
+    shift = torch.as_tensor(shift, dtype=X.dtype)
     # output pixel u (normalised -1..1) samples input A^-1 (u - 2 t)
     inverse = torch.linalg.inv(matrix)
     theta = torch.cat([inverse, -2 * (inverse @ shift[:, :, None])], dim=2)
     grid = torch.nn.functional.affine_grid(theta, list(X.shape), align_corners=False)
     mean = X.mean(dim=(2, 3), keepdim=True)
-    out = torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
-                                          padding_mode="zeros",
-                                          align_corners=False) + mean
-    return out, targets.affine(y, matrix, shift)
+    return torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
+                                           padding_mode="zeros",
+                                           align_corners=False) + mean
 
 
 class AugmentedDataset(Dataset):

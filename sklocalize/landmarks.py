@@ -1,12 +1,14 @@
 """Landmark detection: points on the one object of an image."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import ImageEstimator
-from .augment import LandmarkTargets
+from .augment import LandmarkTargets, map_points, similarity_to, warp_images
 from .metrics import landmark_nme
 from .nn.losses import LOSS_KINDS, POINT_LOSSES, LandmarkLoss
 from .nn.modules import LandmarkNet
@@ -67,6 +69,17 @@ class LandmarkEstimator(ImageEstimator):
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped).
+    reframe : int, default=0
+        Re-framing passes at prediction, for faces framed unlike the training
+        ones (zoomed out, shifted, tilted). Each pass finds the zoom, rotation
+        and shift that best map the points predicted so far onto the training
+        faces' mean shape (``mean_shape_``), resamples the image with it,
+        predicts again on the re-framed image and maps the points back; the
+        presence probability stays that of the image as given. The first pass
+        must find the face roughly: train with some zoom and shift, e.g.
+        ``Augmenter(scale=(0.5, 1.25), shift=0.1, rotation=12,
+        reframe_prob=0.5)`` (``benchmarks/results/landmarks_lfw.md``). Each
+        pass costs one more prediction.
     optimizer, lr, max_epochs, batch_size, train_split, callbacks, warm_start, \
 verbose, device, random_state, image_shape, presence_threshold
         As in :class:`LocalizerEstimator`.
@@ -77,6 +90,10 @@ verbose, device, random_state, image_shape, presence_threshold
     ----------
     n_landmarks_ : int
         Number of points, learned at fit.
+    mean_shape_ : ndarray of shape (n_landmarks, 2)
+        Mean relative ``(x, y)`` of each point over the training images with
+        ``p = 1`` (NaN for a point never visible); where ``reframe`` puts the
+        points.
     n_channels_, image_size_, n_features_in_
         As in :class:`LocalizerEstimator`.
     history_ : skorch.History
@@ -111,12 +128,13 @@ verbose, device, random_state, image_shape, presence_threshold
         "heatmap_weight": [Interval(Real, 0, None, closed="left")],
         "landmark_names": [list, tuple, None],
         "flip_pairs": [list, tuple, None],
+        "reframe": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, module=LandmarkNet, *, criterion=LandmarkLoss,
                  loss="practical", point_loss="wing", presence_weight=1.0,
                  point_weight=5.0, heatmap_weight=1.0, landmark_names=None,
-                 flip_pairs=None, **kwargs):
+                 flip_pairs=None, reframe=0, **kwargs):
         super().__init__(module, criterion, **kwargs)
         self.heatmap_weight = heatmap_weight
         self.loss = loss
@@ -125,6 +143,7 @@ verbose, device, random_state, image_shape, presence_threshold
         self.point_weight = point_weight
         self.landmark_names = landmark_names
         self.flip_pairs = flip_pairs
+        self.reframe = reframe
 
     # -- what the base asks of a task -------------------------------------
 
@@ -141,6 +160,11 @@ verbose, device, random_state, image_shape, presence_threshold
                 )
             self._checked_flip_pairs(n)
             self.n_landmarks_ = n
+            pts = y[y[:, 0] == 1, 1:].reshape(-1, n, 2)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN point
+                self.mean_shape_ = np.nanmean(pts, axis=0) if len(pts) else \
+                    np.full((n, 2), np.nan)
         return y
 
     def _checked_flip_pairs(self, n):
@@ -200,6 +224,31 @@ verbose, device, random_state, image_shape, presence_threshold
         return (presence, pts.reshape(len(points), -1), *outputs[2:])
 
     # -- prediction ---------------------------------------------------------
+
+    def _image_outputs(self, Xt):
+        outputs = super()._image_outputs(Xt)
+        for _ in range(self.reframe):
+            outputs = self._reframed(Xt, outputs)
+        return outputs
+
+    def _reframed(self, Xt, outputs, chunk=1024):
+        """One re-framing pass: predict again with the points so far moved
+        onto the mean shape, and map the new points back."""
+        presence, points = outputs[:2]
+        n = len(points)
+        pts = points.reshape(n, -1, 2)
+        matrix, shift = similarity_to(pts, self.mean_shape_, self.image_size_)
+        new = np.empty_like(pts)
+        for start in range(0, n, chunk):
+            part = slice(start, start + chunk)
+            images = Xt[part]
+            if images.dtype == torch.uint8:
+                images = images.to(torch.float32).div_(255.0)
+            warped = warp_images(images.to(torch.float32), matrix[part], shift[part])
+            moved = super()._image_outputs(warped)[1].reshape(len(images), -1, 2)
+            new[part] = map_points(torch.from_numpy(moved), matrix[part],
+                                   shift[part], inverse=True).numpy()
+        return (presence, new.reshape(n, -1), *outputs[2:])
 
     def _heads(self, X):
         presence_logit, points = self._outputs(X)[:2]

@@ -10,6 +10,10 @@ from sklocalize.augment import (
     ImageDataset,
     LandmarkTargets,
     LocalizationTargets,
+    affine_matrix,
+    map_points,
+    similarity_to,
+    warp_images,
 )
 
 from ._helpers import TINY_MODULE, tiny_localization
@@ -182,6 +186,7 @@ def test_inputs_are_not_modified_and_jitter_changes_pixels():
     ({"scale": (1.2, 0.8)}, "scale must be"),
     ({"shift": 1.5}, "shift must be in"),
     ({"rotation": -5}, "rotation must be in"),
+    ({"reframe_prob": 1.5}, "reframe_prob must be a probability"),
 ])
 def test_bad_augmenter_settings(kwargs, match):
     X, y = tiny_localization()
@@ -210,3 +215,70 @@ def test_batched_dataset_scales_uint8():
     X = torch.full((3, 1, 16, 16), 255, dtype=torch.uint8)
     xb, yb = ImageDataset(X).__getitems__([0, 2])
     assert xb.dtype == torch.float32 and xb.max() == 1.0 and yb.shape == (2,)
+
+
+def test_reframe_prob_leaves_the_other_images_framed_as_given():
+    torch.manual_seed(0)
+    n = 400
+    X = torch.rand(n, 1, 16, 16)
+    y = torch.tensor([[1.0, 0.4, 0.45, 0.6, 0.55]]).repeat(n, 1)
+    aug = Augmenter(flip=0.0, scale=(0.5, 0.7), shift=0.1, brightness=0,
+                    contrast=0, reframe_prob=0.5)
+    Xa, ya = aug(X, y, LandmarkTargets())
+    same = (ya == y).all(dim=1)
+    # the images left as given are untouched, pixels and targets alike
+    torch.testing.assert_close(Xa[same], X[same], atol=1e-5, rtol=0)
+    assert 0.4 < same.float().mean() < 0.6
+    # the others were zoomed out by at least 1/0.7: the points drew together
+    dist = (ya[~same, 3] - ya[~same, 1]).abs()
+    assert (dist <= 0.2 * 0.7 + 1e-5).all()
+    everything = Augmenter(flip=0.0, scale=(0.5, 0.7), shift=0.1, brightness=0,
+                           contrast=0)(X, y, LandmarkTargets())[1]
+    assert not (everything == y).all(dim=1).any()
+
+
+def test_similarity_to_recovers_a_zoom_rotation_and_shift():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0.3, 0.7, (5, 2))
+    size = (40, 24)  # non-square: the rotation is in pixel space
+    matrix = affine_matrix(torch.tensor([0.6, 1.5]), torch.tensor([0.3, -0.2]), size)
+    shift = torch.tensor([[0.05, -0.1], [-0.02, 0.03]])
+    ref_t = torch.tensor(np.stack([ref, ref]), dtype=torch.float32)
+    pts = map_points(ref_t, matrix, shift)
+    A, t = similarity_to(pts.numpy(), ref, size)
+    torch.testing.assert_close(map_points(pts, A, t), ref_t, atol=1e-5, rtol=0)
+    torch.testing.assert_close(map_points(ref_t, A, t, inverse=True), pts,
+                               atol=1e-5, rtol=0)
+    # a NaN reference point is left out of the fit
+    ref_nan = ref.copy()
+    ref_nan[2] = np.nan
+    A2, t2 = similarity_to(pts.numpy(), ref_nan, size)
+    torch.testing.assert_close(A2, A, atol=1e-5, rtol=0)
+
+
+def test_similarity_to_degenerate_and_clipped():
+    ref = np.array([[0.3, 0.5], [0.7, 0.5]])
+    same_place = np.full((1, 2, 2), 0.5)
+    A, t = similarity_to(same_place, ref)
+    torch.testing.assert_close(A, torch.eye(2)[None])
+    torch.testing.assert_close(t, torch.zeros(1, 2))
+    tiny = np.array([[[0.49, 0.5], [0.51, 0.5]]])  # 20x zoom wanted
+    A, _ = similarity_to(tiny, ref, max_zoom=4.0)
+    assert abs(float(torch.linalg.det(A[0])) - 16.0) < 1e-4
+
+
+def test_warp_images_moves_a_bright_pixel_onto_the_reference():
+    # a bright pixel at each of two points; after the warp that maps the
+    # points onto the reference, the bright pixels sit under the reference
+    pts = np.array([[[pixel_centre(10), pixel_centre(12)],
+                     [pixel_centre(16), pixel_centre(14)]]])
+    ref = np.array([[pixel_centre(8), pixel_centre(16)],
+                    [pixel_centre(24), pixel_centre(16)]])
+    A, t = similarity_to(pts, ref)
+    for k in range(2):
+        X = point_image([pts[0, k]])
+        out = warp_images(X, A, t)[0, 0]
+        out = out - out.median()
+        row, col = np.unravel_index(int(out.argmax()), out.shape)
+        assert abs(pixel_centre(col) - ref[k, 0]) <= 1.0 / SIZE + 1e-6
+        assert abs(pixel_centre(row) - ref[k, 1]) <= 1.0 / SIZE + 1e-6

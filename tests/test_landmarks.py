@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklocalize import LandmarkEstimator
-from sklocalize.augment import Augmenter
+from sklocalize.augment import Augmenter, similarity_to, warp_images
 from sklocalize.datasets import FACE_FLIP_PAIRS, FACE_LANDMARKS
 from sklocalize.metrics import landmark_nme, landmark_presence_accuracy
 from sklocalize.targets import check_landmark_target
@@ -250,3 +250,70 @@ def test_heatmap_loss_is_lowest_at_the_true_point():
     assert losses[(5, 2)] < losses[(5, 3)] < losses[(1, 8)]
     hidden = torch.tensor([[1.0, float("nan"), float("nan")]])
     assert float(heatmap_loss(torch.zeros(1, 1, 10, 10), hidden)) == 0.0
+
+
+# ---------------------------------------------------------------------------
+# re-framing passes
+
+
+class BlobCentroids(torch.nn.Module):
+    """Point k = the centroid of channel k's bright blob: exact wherever the
+    blob is, so re-framing must give the same points back."""
+
+    def __init__(self, n_landmarks=2, in_channels=2):
+        super().__init__()
+        self.presence = torch.nn.Parameter(torch.full((1,), 5.0))
+
+    def forward(self, X):
+        n, c, h, w = X.shape
+        weight = (X - 0.1).clamp(min=0)  # drop the background and the padding
+        xs = (torch.arange(w, dtype=X.dtype) + 0.5) / w
+        ys = (torch.arange(h, dtype=X.dtype) + 0.5) / h
+        total = weight.sum(dim=(2, 3))
+        cx = (weight.sum(dim=2) * xs).sum(-1) / total
+        cy = (weight.sum(dim=3) * ys).sum(-1) / total
+        return self.presence.expand(n), torch.stack([cx, cy], -1).reshape(n, -1)
+
+
+def blob_images(points, size=48, sigma=1.5):
+    """One Gaussian blob per channel at each relative point."""
+    grid = (torch.arange(size, dtype=torch.float32) + 0.5) / size
+    pts = torch.as_tensor(points, dtype=torch.float32)  # (n, k, 2)
+    gx = (grid[None, None, None, :] - pts[..., 0, None, None]) * size
+    gy = (grid[None, None, :, None] - pts[..., 1, None, None]) * size
+    return torch.exp(-(gx ** 2 + gy ** 2) / (2 * sigma ** 2)).numpy()
+
+
+def test_reframe_maps_points_back_through_the_warp():
+    train_pts = np.array([[[0.3, 0.5], [0.7, 0.5]]] * 4)
+    y_train = np.column_stack([np.ones(4), train_pts.reshape(4, -1)])
+    # small, tilted, off-centre pairs: the pass zooms in 2-3x and rotates
+    test_pts = np.array([[[0.40, 0.30], [0.55, 0.38]],
+                         [[0.62, 0.70], [0.80, 0.66]],
+                         [[0.25, 0.52], [0.45, 0.45]]])
+    est = LandmarkEstimator(BlobCentroids, max_epochs=0, augment=None,
+                            random_state=0)
+    est.fit(blob_images(train_pts), y_train)
+    np.testing.assert_allclose(est.mean_shape_, train_pts[0], atol=1e-12)
+    X = blob_images(test_pts)
+    X_before = X.copy()
+    given = est.predict(X)[:, 1:].reshape(-1, 2, 2)
+    np.testing.assert_allclose(given, test_pts, atol=2e-3)
+    # the re-framed image has the blobs where the mean shape is
+    A, t = similarity_to(given, est.mean_shape_, est.image_size_)
+    warped = est.module_(warp_images(torch.from_numpy(X), A, t))[1]
+    np.testing.assert_allclose(warped.reshape(-1, 2, 2).numpy(),
+                               np.stack([est.mean_shape_] * 3), atol=5e-3)
+    for passes in (1, 2):
+        est.set_params(reframe=passes)
+        pred = est.predict(X)
+        np.testing.assert_allclose(pred[:, 1:].reshape(-1, 2, 2), test_pts,
+                                   atol=2e-3)
+        np.testing.assert_array_equal(pred[:, 0], 1)
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_reframe_validation(data):
+    X, y = data
+    with pytest.raises(ValueError, match="The 'reframe' parameter"):
+        tiny(reframe=-1).fit(X, y)
