@@ -48,7 +48,7 @@ def caltech3(root):
 
 
 def lfw(root):
-    from landmarks_lfw import FLIP_PAIRS, NAMES, reframe, scores
+    from landmarks_lfw import FLIP_PAIRS, NAMES, reframed_test_sets, scores
 
     from sklocalize.datasets import load_landmark_file
     from sklocalize.targets import encode_landmark_target
@@ -57,14 +57,15 @@ def lfw(root):
                                   landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     itr, ite = train_test_split(np.arange(len(X)), test_size=0.2, random_state=0)
-    X_half, y_half = reframe(X[ite], y[ite], 0.5)
-
+    test_sets = reframed_test_sets(X[ite], y[ite], seed=0)
     seen = itr[:len(ite)]  # as many training faces as test faces
 
     def evaluate(est):
         out = scores(y[ite], est.predict(X[ite]))
-        half = scores(y_half, est.predict(X_half))
-        out["NME half-size (% IOD)"] = half["NME (% IOD)"]
+        for label, short in (("zoomed out 1/2", "half-size"),
+                             ("shifted 10%", "shifted")):
+            Xs, ys = test_sets[label]
+            out[f"NME {short} (% IOD)"] = scores(ys, est.predict(Xs))["NME (% IOD)"]
         out["NME train faces (% IOD)"] = scores(y[seen], est.predict(X[seen]))[
             "NME (% IOD)"]
         return out

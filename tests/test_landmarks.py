@@ -117,8 +117,11 @@ def test_flip_needs_flip_pairs(data):
     assert tiny().fit(X, y)._augmenter().flip == 0.0
     assert tiny(flip_pairs=[(0, 1)])._augmenter().flip == 0.5
     # points rotate exactly, so the default rotates (boxes would loosen: the
-    # localizer's does not)
-    assert tiny()._augmenter().rotation > 0
+    # localizer's does not); it zooms and shifts a share of the faces, for
+    # the default re-framing pass
+    aug = tiny()._augmenter()
+    assert aug.rotation > 0 and aug.scale[0] < 1 and aug.shift > 0
+    assert 0 < aug.reframe_prob < 1 and tiny().reframe == 1
     from sklocalize import LocalizerEstimator
     assert LocalizerEstimator()._augmenter().rotation == 0
     est = tiny().fit(X, y)
