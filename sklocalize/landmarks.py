@@ -90,8 +90,8 @@ class LandmarkEstimator(ImageEstimator):
         Re-framing passes at prediction, for objects framed unlike the
         training ones (zoomed out, shifted, tilted). Each pass finds the zoom,
         rotation and shift that best map the points predicted so far onto the
-        training mean shape (``mean_shape_``), resamples the image with them,
-        predicts again and maps the points back; the presence probability
+        training mean shape (``mean_shape_``), resamples the image with them
+        (bicubic), predicts again and maps the points back; the presence probability
         stays that of the image as given. The first prediction must find the
         object roughly, which the default augmentation's zoomed and shifted
         images teach. Each pass costs one more prediction; 0 turns it off.
@@ -267,7 +267,10 @@ verbose, device, random_state, image_shape, presence_threshold
             images = Xt[part]
             if images.dtype == torch.uint8:
                 images = images.to(torch.float32).div_(255.0)
-            warped = warp_images(images.to(torch.float32), matrix[part], shift[part])
+            # bicubic: bilinear blurs away detail the model reads (LFW:
+            # 5.08% vs 4.94% inter-ocular error on faces as given)
+            warped = warp_images(images.to(torch.float32), matrix[part],
+                                 shift[part], mode="bicubic")
             moved = super()._image_outputs(warped)[1].reshape(len(images), -1, 2)
             new[part] = map_points(torch.from_numpy(moved), matrix[part],
                                    shift[part], inverse=True).numpy()
