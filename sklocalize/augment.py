@@ -48,10 +48,7 @@ class ImageDataset(Dataset):
         return len(self.X)
 
     def _images(self, index):
-        xb = self.X[index]
-        if xb.dtype == torch.uint8:
-            return xb.to(torch.float32).div_(255.0)
-        return xb
+        return _float_images(self.X[index])
 
     def _targets(self, index, n):
         if self.y is None:
@@ -65,6 +62,13 @@ class ImageDataset(Dataset):
     def __getitems__(self, indices):
         index = torch.as_tensor(np.asarray(indices, dtype=np.int64))
         return self._images(index), self._targets(index, len(index))
+
+
+def _float_images(X):
+    """uint8 images scaled to 0-1 as float32; float images unchanged."""
+    if X.dtype == torch.uint8:
+        return X.to(torch.float32).div_(255.0)
+    return X
 
 
 def collate_batch(batch):

@@ -11,6 +11,7 @@ from ._base import ImageEstimator
 from .augment import (
     Augmenter,
     LandmarkTargets,
+    _float_images,
     map_points,
     similarity_to,
     warp_images,
@@ -81,9 +82,9 @@ class LandmarkEstimator(ImageEstimator):
         (``benchmarks/results/landmarks_lfw.md``) faces zoomed out to half
         size score 6.5% inter-ocular error instead of 40% without zoom and
         shift in training, for about 0.2 point on faces framed as in
-        training.
-        If yours always are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)``
-        is that little more accurate. None turns augmentation off.
+        training. If yours always are, ``Augmenter(scale=(1, 1), shift=0,
+        rotation=12)`` is that little more accurate. None turns augmentation
+        off.
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped).
@@ -92,8 +93,8 @@ class LandmarkEstimator(ImageEstimator):
         training ones (zoomed out, shifted, tilted). Each pass finds the zoom,
         rotation and shift that best map the points predicted so far onto the
         training mean shape (``mean_shape_``), resamples the image with them
-        (bicubic), predicts again and maps the points back; the presence probability
-        stays that of the image as given. The first prediction must find the
+        (bicubic), predicts again and maps the points back; the presence
+        probability stays that of the image as given. The first prediction must find the
         object roughly, which the default augmentation's zoomed and shifted
         images teach. Each pass costs one more prediction; 0 turns it off.
     optimizer, lr, max_epochs, batch_size, train_split, callbacks, warm_start, \
@@ -174,17 +175,17 @@ verbose, device, random_state, image_shape, presence_threshold
                     f"landmark_names must name the {n} landmarks of y; got "
                     f"{len(self.landmark_names)} names."
                 )
-            self._checked_flip_pairs(n)
+            pairs = self._checked_flip_pairs(n)
             self.n_landmarks_ = n
-            self.mean_shape_ = self._mean_shape(y, n)
+            self.mean_shape_ = self._mean_shape(y, n, pairs)
         return y
 
-    def _mean_shape(self, y, n):
+    @staticmethod
+    def _mean_shape(y, n, pairs):
         """Mean relative points of the present rows; made mirror-symmetric
         when flip pairs are known, as flip augmentation makes the training
         faces (and so that ``reframe`` keeps ``tta_flip`` mirror-consistent)."""
         pts = y[y[:, 0] == 1, 1:].reshape(-1, n, 2)
-        pairs = self._checked_flip_pairs(n)
         if pairs:
             pts = np.concatenate([pts, _mirrored(pts, pairs)])
         if not len(pts):
@@ -265,13 +266,11 @@ verbose, device, random_state, image_shape, presence_threshold
         new = np.empty_like(pts)
         for start in range(0, n, chunk):
             part = slice(start, start + chunk)
-            images = Xt[part]
-            if images.dtype == torch.uint8:
-                images = images.to(torch.float32).div_(255.0)
+            images = _float_images(Xt[part])
             # bicubic: bilinear blurs away detail the model reads (LFW:
             # 5.08% vs 4.94% inter-ocular error on faces as given)
-            warped = warp_images(images.to(torch.float32), matrix[part],
-                                 shift[part], mode="bicubic")
+            warped = warp_images(images, matrix[part], shift[part],
+                                 mode="bicubic")
             moved = super()._image_outputs(warped)[1].reshape(len(images), -1, 2)
             new[part] = map_points(torch.from_numpy(moved), matrix[part],
                                    shift[part], inverse=True).numpy()
