@@ -46,11 +46,18 @@ def _all_finite(arr, chunk=512):
     return all(np.isfinite(arr[i:i + chunk]).all() for i in range(0, len(arr), chunk))
 
 
+def _describe(outputs):
+    if isinstance(outputs, tuple):
+        return f"a tuple of {len(outputs)}"
+    return type(outputs).__name__
+
+
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly.
 
-    Subclasses set ``_loss_terms`` and ``_criterion_params`` (the estimator
-    parameters passed on to the criterion), and implement
+    Subclasses set ``_loss_terms``, ``_criterion_params`` (the estimator
+    parameters passed on to the criterion) and ``_n_predicted`` (how many of
+    the module's leading outputs prediction reads), and implement
     ``_encode_target(y, reset)``, ``_module_data_kwargs()``, ``_targets()``
     (how augmentation moves the target) and ``_unflip(outputs)`` (test-time
     flip), and may override ``_check_flip(param)``.
@@ -571,15 +578,24 @@ class ImageEstimator(NeuralNet):
         return outputs
 
     def _forward_tuple(self, Xt):
+        """The first ``_n_predicted`` module outputs, as float64 numpy arrays.
+
+        Batch by batch, so that outputs prediction does not read (the landmark
+        heatmaps, which training needs) are never gathered.
+        """
+        kept = []
         # the DataLoader draws a seed from the global RNG: leave it as it was
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            outputs = self.forward(ImageDataset(Xt))
-        if not isinstance(outputs, tuple):
-            raise TypeError(
-                "The module must return a tuple of tensors (see sklocalize.nn); "
-                f"got {type(outputs).__name__}."
-            )
-        return tuple(o.detach().cpu().double().numpy() for o in outputs)
+            for outputs in self.forward_iter(ImageDataset(Xt)):
+                if not isinstance(outputs, tuple) or len(outputs) < self._n_predicted:
+                    raise TypeError(
+                        f"The module must return a tuple of at least "
+                        f"{self._n_predicted} tensors (see sklocalize.nn); got "
+                        f"{_describe(outputs)}."
+                    )
+                kept.append(outputs[:self._n_predicted])
+        return tuple(torch.cat(parts).detach().double().numpy()
+                     for parts in zip(*kept))
 
     def encode_target(self, y):
         """Validate ``y`` against what was seen at fit and return the seed layout.

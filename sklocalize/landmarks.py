@@ -132,6 +132,7 @@ verbose, device, random_state, image_shape, presence_threshold
     (40, 13)
     """
 
+    _n_predicted = 2  # presence logit and points; not the heatmaps
     _loss_terms = ("presence", "points", "heatmap")
     _criterion_params = ("loss", "point_loss", "presence_weight", "point_weight",
                          "heatmap_weight")

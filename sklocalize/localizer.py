@@ -135,6 +135,7 @@ class LocalizerEstimator(ImageEstimator):
     (40, 8)
     """
 
+    _n_predicted = 3  # presence, box and class logits
     _loss_terms = ("presence", "box", "class")
     _criterion_params = ("loss", "box_loss", "presence_weight", "box_weight",
                          "class_weight")

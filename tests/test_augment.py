@@ -71,12 +71,13 @@ def test_bright_pixel_stays_under_its_landmark(seed, kind):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("size", [(32, 32), (24, 40)])
-def test_bright_pixel_follows_a_rotation(seed, size):
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_bright_pixel_follows_a_rotation(seed, size, interpolation):
     # rotations act in pixel space: right on non-square images too
     h, w = size
     torch.manual_seed(seed)
     aug = Augmenter(flip=0.0, scale=(0.8, 1.2), shift=0.1, brightness=0,
-                    contrast=0, rotation=40)
+                    contrast=0, rotation=40, interpolation=interpolation)
     for col, row in [(6, 5), (w - 8, 7), (w // 2, h - 6)]:
         X = torch.zeros(1, 1, h, w)
         X[0, 0, row, col] = 1.0
@@ -187,6 +188,7 @@ def test_inputs_are_not_modified_and_jitter_changes_pixels():
     ({"shift": 1.5}, "shift must be in"),
     ({"rotation": -5}, "rotation must be in"),
     ({"reframe_prob": 1.5}, "reframe_prob must be a probability"),
+    ({"interpolation": "nearest"}, "interpolation must be one of .*'nearest'"),
 ])
 def test_bad_augmenter_settings(kwargs, match):
     X, y = tiny_localization()
@@ -215,6 +217,18 @@ def test_batched_dataset_scales_uint8():
     X = torch.full((3, 1, 16, 16), 255, dtype=torch.uint8)
     xb, yb = ImageDataset(X).__getitems__([0, 2])
     assert xb.dtype == torch.float32 and xb.max() == 1.0 and yb.shape == (2,)
+
+
+@pytest.mark.parametrize("indices", [[3, 4, 5, 6], [6, 2, 4], [5], [2, 3, 5]])
+def test_batched_dataset_serves_the_rows_asked_for(indices):
+    X = torch.rand(8, 1, 4, 4)
+    y = torch.rand(8, 5)
+    xb, yb = ImageDataset(X, y).__getitems__(indices)
+    torch.testing.assert_close(xb, X[indices])
+    torch.testing.assert_close(yb, y[indices])
+    # a run of consecutive rows (prediction's batches) is served without a copy
+    consecutive = indices == list(range(indices[0], indices[-1] + 1))
+    assert (xb.data_ptr() == X[indices[0]].data_ptr()) == consecutive
 
 
 def test_reframe_prob_leaves_the_other_images_framed_as_given():

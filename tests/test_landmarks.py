@@ -316,6 +316,34 @@ def test_reframe_maps_points_back_through_the_warp():
     np.testing.assert_array_equal(X, X_before)
 
 
+class ExtraOutputs(BlobCentroids):
+    """Returns a third output in evaluation mode too (a user's module may)."""
+
+    def forward(self, X):
+        presence, points = super().forward(X)
+        return presence, points, X.mean(dim=1)
+
+
+class NotATuple(BlobCentroids):
+    def forward(self, X):
+        return super().forward(X)[1]
+
+
+def test_prediction_reads_the_leading_outputs_only():
+    pts = np.array([[[0.3, 0.5], [0.7, 0.5]]] * 4)
+    y = np.column_stack([np.ones(4), pts.reshape(4, -1)])
+    X = blob_images(pts)
+    kw = {"max_epochs": 0, "augment": None, "random_state": 0, "reframe": 0}
+    plain = LandmarkEstimator(BlobCentroids, **kw).fit(X, y)
+    extra = LandmarkEstimator(ExtraOutputs, **kw).fit(X, y)
+    np.testing.assert_array_equal(extra.predict(X), plain.predict(X))
+    outputs = extra._forward_tuple(torch.from_numpy(X))
+    assert len(outputs) == 2 and all(o.dtype == np.float64 for o in outputs)
+    bad = LandmarkEstimator(NotATuple, **kw).fit(X, y)
+    with pytest.raises(TypeError, match="tuple of at least 2 tensors.*got Tensor"):
+        bad.predict(X)
+
+
 def test_reframe_validation(data):
     X, y = data
     with pytest.raises(ValueError, match="The 'reframe' parameter"):
