@@ -45,7 +45,8 @@ class LocalizerEstimator(ImageEstimator):
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Its arguments are routed with ``optimizer__<name>``.
     lr : float, default=1e-3
-        Learning rate.
+        Peak learning rate of the AdamW optimizer (warm-up, then cosine decay;
+        on Caltech-3, 3e-3 scored worse: ``benchmarks/results/ablation.md``).
     max_epochs : int, default=20
     batch_size : int, default=64
         -1 for the whole data set as one batch.
