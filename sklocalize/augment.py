@@ -24,6 +24,7 @@ __all__ = [
     "collate_batch",
     "is_batched_dataset",
     "map_points",
+    "mirrored_points",
     "similarity_to",
     "warp_images",
 ]
@@ -183,6 +184,26 @@ class LocalizationTargets:
         return y
 
 
+def mirrored_points(points, pairs):
+    """Relative points of the mirror images: ``x -> 1 - x``, pairs swapped.
+
+    Parameters
+    ----------
+    points : ndarray or torch.Tensor of shape (n, n_landmarks, 2)
+    pairs : sequence of (int, int)
+        Points that swap under a horizontal flip.
+
+    Returns
+    -------
+    points : a new array or tensor, of the input's type
+    """
+    pts = points.clone() if isinstance(points, torch.Tensor) else points.copy()
+    pts[..., 0] = 1.0 - pts[..., 0]
+    for i, j in pairs:
+        pts[:, [i, j]] = pts[:, [j, i]]
+    return pts
+
+
 class LandmarkTargets:
     """How augmentation moves a landmark target ``[p, x_1, y_1, ...]``.
 
@@ -197,11 +218,8 @@ class LandmarkTargets:
 
     def flip(self, y, mask):
         pts = y[:, 1:].reshape(len(y), -1, 2)
-        flipped = pts.clone()
-        flipped[..., 0] = 1.0 - flipped[..., 0]
-        for i, j in self.flip_pairs:
-            flipped[:, [i, j]] = flipped[:, [j, i]]
-        pts = torch.where(mask[:, None, None], flipped, pts)
+        pts = torch.where(mask[:, None, None], mirrored_points(pts, self.flip_pairs),
+                          pts)
         return torch.cat([y[:, :1], pts.reshape(len(y), -1)], dim=1)
 
     def extent(self, y):

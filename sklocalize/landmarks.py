@@ -13,6 +13,7 @@ from .augment import (
     LandmarkTargets,
     _float_images,
     map_points,
+    mirrored_points,
     similarity_to,
     warp_images,
 )
@@ -22,16 +23,6 @@ from .nn.modules import LandmarkNet
 from .targets import decode_landmarks, encode_landmark_target, landmark_frame
 
 __all__ = ["LandmarkEstimator"]
-
-
-def _mirrored(pts, pairs):
-    """Relative points (n, k, 2) of the mirror images: ``x -> 1 - x``, pairs
-    swapped."""
-    pts = pts.copy()
-    pts[..., 0] = 1.0 - pts[..., 0]
-    for i, j in pairs:
-        pts[:, [i, j]] = pts[:, [j, i]]
-    return pts
 
 
 class LandmarkEstimator(ImageEstimator):
@@ -194,7 +185,7 @@ verbose, device, random_state, image_shape, presence_threshold
         faces (and so that ``reframe`` keeps ``tta_flip`` mirror-consistent)."""
         pts = y[y[:, 0] == 1, 1:].reshape(-1, n, 2)
         if pairs:
-            pts = np.concatenate([pts, _mirrored(pts, pairs)])
+            pts = np.concatenate([pts, mirrored_points(pts, pairs)])
         if not len(pts):
             return np.full((n, 2), np.nan)
         with warnings.catch_warnings():
@@ -250,10 +241,10 @@ verbose, device, random_state, image_shape, presence_threshold
         return LandmarkTargets(self._checked_flip_pairs(self.n_landmarks_))
 
     def _unflip(self, outputs):
-        presence, points = outputs[:2]
-        pts = _mirrored(points.reshape(len(points), -1, 2),
-                        self._checked_flip_pairs(self.n_landmarks_))
-        return (presence, pts.reshape(len(points), -1), *outputs[2:])
+        presence, points = outputs
+        pts = mirrored_points(points.reshape(len(points), -1, 2),
+                              self._checked_flip_pairs(self.n_landmarks_))
+        return presence, pts.reshape(len(points), -1)
 
     # -- prediction ---------------------------------------------------------
 
@@ -266,7 +257,7 @@ verbose, device, random_state, image_shape, presence_threshold
     def _reframed(self, Xt, outputs, chunk=1024):
         """One re-framing pass: predict again with the points so far moved
         onto the mean shape, and map the new points back."""
-        presence, points = outputs[:2]
+        presence, points = outputs
         n = len(points)
         pts = points.reshape(n, -1, 2)
         matrix, shift = similarity_to(pts, self.mean_shape_, self.image_size_)
@@ -281,7 +272,7 @@ verbose, device, random_state, image_shape, presence_threshold
             moved = super()._image_outputs(warped)[1].reshape(len(images), -1, 2)
             new[part] = map_points(torch.from_numpy(moved), matrix[part],
                                    shift[part], inverse=True).numpy()
-        return (presence, new.reshape(n, -1), *outputs[2:])
+        return presence, new.reshape(n, -1)
 
     def _heads(self, X):
         presence_logit, points = self._outputs(X)[:2]

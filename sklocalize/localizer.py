@@ -181,10 +181,10 @@ class LocalizerEstimator(ImageEstimator):
         return LocalizationTargets()
 
     def _unflip(self, outputs):
-        presence, boxes, classes = outputs[:3]
+        presence, boxes, classes = outputs
         boxes = boxes.copy()
         boxes[:, 0] = 1.0 - boxes[:, 0]
-        return (presence, boxes, classes, *outputs[3:])
+        return presence, boxes, classes
 
     # -- prediction ---------------------------------------------------------
 

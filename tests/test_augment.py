@@ -12,6 +12,7 @@ from sklocalize.augment import (
     LocalizationTargets,
     affine_matrix,
     map_points,
+    mirrored_points,
     similarity_to,
     warp_images,
 )
@@ -249,6 +250,18 @@ def test_reframe_prob_leaves_the_other_images_framed_as_given():
     everything = Augmenter(flip=0.0, scale=(0.5, 0.7), shift=0.1, brightness=0,
                            contrast=0)(X, y, LandmarkTargets())[1]
     assert not (everything == y).all(dim=1).any()
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_mirrored_points_flips_x_and_swaps_pairs(kind):
+    pts = np.array([[[0.2, 0.3], [0.7, 0.35], [0.5, 0.6]]])
+    points = torch.from_numpy(pts) if kind == "torch" else pts.copy()
+    out = mirrored_points(points, [(0, 1)])
+    assert type(out) is type(points)
+    np.testing.assert_allclose(np.asarray(out), [[[0.3, 0.35], [0.8, 0.3],
+                                                  [0.5, 0.6]]])
+    np.testing.assert_array_equal(np.asarray(points), pts)  # input kept
+    np.testing.assert_allclose(np.asarray(mirrored_points(out, [(0, 1)])), pts)
 
 
 def test_similarity_to_recovers_a_zoom_rotation_and_shift():
