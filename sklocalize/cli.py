@@ -138,7 +138,8 @@ def run_localization(args, out):
 def run_landmarks(args, out):
     """Cross-validate, train and evaluate a LandmarkEstimator."""
     if args.data:
-        X, y = load_landmark_file(args.data, args.images, image_size=args.image_size)
+        X, y = load_landmark_file(args.data, args.images, image_size=args.image_size,
+                                  pixel_offset=args.pixel_offset)
         print(f"Read {len(X)} images of {X.shape[2]}x{X.shape[3]} px from {args.data}")
         params = {"module__width": 32}
     else:
@@ -226,6 +227,10 @@ def build_parser():
     p.add_argument("--image-size", type=int, default=64,
                    help="resize your images to this many pixels a side "
                         "(default 64)")
+    p.add_argument("--pixel-offset", type=float, default=0.0,
+                   help="for a landmark file: added to its coordinates before "
+                        "scaling (0.5 for 0-based pixel indices; default 0: "
+                        "0 is the image's left/top edge)")
     p.add_argument("--epochs", type=int, default=15,
                    help="training epochs of the final model (default 15)")
     p.add_argument("--out", default="sklocalize-demo",

@@ -45,4 +45,4 @@ def test_bad_epochs(capsys):
 def test_python_m_help():
     out = subprocess.run([sys.executable, "-m", "sklocalize", "demo", "--help"],
                          capture_output=True, text=True, check=True).stdout
-    assert "--task" in out and "--data" in out
+    assert "--task" in out and "--data" in out and "--pixel-offset" in out

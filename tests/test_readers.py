@@ -121,6 +121,27 @@ def test_load_landmark_file_layouts(landmark_folder):
     LandmarkEstimator(max_epochs=1, module__width=4, module__depth=2).fit(X, y)
 
 
+def test_load_landmark_file_pixel_offset(landmark_folder):
+    # f1 is 80x80, f2 40 wide and 20 high: the offset is in the file's pixels
+    _, edges = load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+                                  image_size=16)
+    _, centres = load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+                                    image_size=16, pixel_offset=0.5)
+    shift = (centres.iloc[:, 1:7] - edges.iloc[:, 1:7]).to_numpy(float)
+    np.testing.assert_allclose(shift[0], 0.5 / 80)
+    np.testing.assert_allclose(shift[1], [0.5 / 40, 0.5 / 20] * 3)
+    _, inter = load_landmark_file(landmark_folder / "inter.txt", landmark_folder,
+                                  layout="interleaved", pixel_offset=-0.5)
+    assert np.isnan(inter.loc[1, "x_3"])  # -1 still means not visible
+
+
+@pytest.mark.parametrize("offset", ["0.5", float("nan"), True, None])
+def test_bad_pixel_offset(landmark_folder, offset):
+    with pytest.raises(ValueError, match="pixel_offset must be a finite number"):
+        load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+                           pixel_offset=offset)
+
+
 @pytest.mark.parametrize("text,match", [
     ("f1.jpg 1 2 3\n", "line 1: expected a file name and an even number"),
     ("f1.jpg 1 2 3 4\nf2.jpg 1 2\n", "line 2: expected 4 coordinates"),

@@ -165,7 +165,7 @@ def load_box_csv(csv_file, image_dir, *, image_size=64, color="rgb"):
 
 
 def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
-                       layout="blocks", landmark_names=None):
+                       layout="blocks", landmark_names=None, pixel_offset=0.0):
     """Read a folder of images and a text file of pixel landmarks.
 
     Parameters
@@ -182,6 +182,17 @@ def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
     layout : {"blocks", "interleaved"}, default="blocks"
     landmark_names : sequence of str, default=None
         Column names for the points in ``y``.
+    pixel_offset : float, default=0.0
+        Added to every coordinate of the file before it is divided by the
+        image's width or height. The package's relative coordinates are
+        continuous: 0 is the left (top) edge of the image and 1 its right
+        (bottom) edge, so pixel ``i`` spans ``[i, i + 1)`` and has its centre
+        at ``i + 0.5``. Use 0 for coordinates written in that convention,
+        0.5 for 0-based pixel indices (integer coordinates at pixel centres),
+        -0.5 for 1-based (MATLAB) indices. A wrong convention shifts every
+        point by a fraction of a pixel; flip augmentation and ``tta_flip``
+        then mirror that shift into an error of twice its size (see the
+        user guide, "Pixel coordinates").
 
     Returns
     -------
@@ -210,6 +221,10 @@ def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
     _check_color(color)
     if layout not in ("blocks", "interleaved"):
         raise ValueError(f"layout must be 'blocks' or 'interleaved'; got {layout!r}.")
+    if (not isinstance(pixel_offset, numbers.Real) or isinstance(pixel_offset, bool)
+            or not np.isfinite(pixel_offset)):
+        raise ValueError("pixel_offset must be a finite number of pixels (e.g. 0.5 "
+                         f"for 0-based pixel indices); got {pixel_offset!r}.")
     path, image_dir = Path(path), Path(image_dir)
     images, rows, names = [], [], []
     n_points = None
@@ -243,7 +258,8 @@ def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
                               f"{image_dir}.", SkippedRowWarning, stacklevel=2)
                 continue
             arr, (width, height) = _open(image, color, size)
-            pts = np.column_stack([xs / width, ys / height])
+            pts = np.column_stack([(xs + pixel_offset) / width,
+                                   (ys + pixel_offset) / height])
             pts[~((pts >= 0) & (pts <= 1)).all(axis=1)] = np.nan  # off the image
             images.append(arr)
             rows.append(pts.reshape(-1))
