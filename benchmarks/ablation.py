@@ -9,7 +9,10 @@ defaults were chosen (see the results files for the figures).
 
 Each configuration is a JSON object of estimator parameters; an ``augment``
 object is passed to ``Augmenter`` (e.g. ``{"scale": [0.5, 1.25], "shift":
-0.1}``). Every run also reports the same model with ``tta_flip`` switched.
+0.1}``). Every run also reports the same model with ``tta_flip`` switched,
+or, with ``--predict``, with each of a list of prediction settings instead
+(the model trained once), e.g. ``--predict '[{}, {"tta_shift": 0},
+{"tta_shift": 1.0, "reframe": 2}]'``.
 """
 
 import argparse
@@ -80,6 +83,11 @@ def main(argv=None):
     parser.add_argument("--data-root", required=True, type=Path)
     parser.add_argument("--configs", required=True,
                         help="a JSON list of parameter objects")
+    parser.add_argument("--predict", default=None,
+                        help="a JSON list of prediction parameter objects (e.g. "
+                             "tta_flip, tta_shift, reframe) to report for each "
+                             "trained configuration; default: tta_flip as "
+                             "trained and switched")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
@@ -94,10 +102,14 @@ def main(argv=None):
         t0 = time.perf_counter()
         est.fit(X, y)
         seconds = time.perf_counter() - t0
-        for tta in (est.tta_flip, not est.tta_flip):
-            est.set_params(tta_flip=tta)
+        variants = (json.loads(args.predict) if args.predict is not None
+                    else [{"tta_flip": est.tta_flip}, {"tta_flip": not est.tta_flip}])
+        trained = {k: v for k, v in est.get_params(deep=False).items()
+                   if k in {k for v in variants for k in v}}
+        for settings in variants:
+            est.set_params(**{**trained, **settings})
             result = evaluate(est)
-            print(json.dumps(cfg), f"tta_flip={tta}",
+            print(json.dumps(cfg), json.dumps(settings),
                   " ".join(f"{k}={v:.3f}" for k, v in result.items()),
                   f"train {seconds:.0f}s", flush=True)
 

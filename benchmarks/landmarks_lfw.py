@@ -6,8 +6,9 @@
 run on the same split:
 
 - sklocalize LandmarkEstimator with its defaults (``max_epochs`` set here), with
-  ``flip_pairs`` for the eyes and mouth corners, also without its re-framing
-  pass at prediction (``reframe=0``); and the same trained without zoom and
+  ``flip_pairs`` for the eyes and mouth corners; the same model also predicted
+  with ``tta_flip``, without its test-time shifts (``tta_shift=0``) and without
+  its re-framing pass (``reframe=0``); and the same trained without zoom and
   shift (the faces kept as LFW frames them), the previous default;
 - the mean shape of the training faces;
 - HOG features (scikit-image) + Ridge;
@@ -203,8 +204,8 @@ def main(argv=None):
     if "default" not in args.skip:
         models["sklocalize LandmarkEstimator"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
-            landmark_names=NAMES), [{}, {"tta_flip": True}, {"reframe": 0},
-                                    {"reframe": 0, "tta_flip": True}])
+            landmark_names=NAMES), [{}, {"tta_flip": True}, {"tta_shift": 0.0},
+                                    {"reframe": 0}, {"reframe": 0, "tta_shift": 0.0}])
     if "fixed" not in args.skip:
         models["sklocalize, no zoom/shift augmentation"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
@@ -227,7 +228,8 @@ def main(argv=None):
         t0 = time.perf_counter()
         model.fit(X_train, y_train)
         seconds = time.perf_counter() - t0
-        given = {k: model.get_params()[k] for k in ("tta_flip", "reframe")} \
+        given = {k: model.get_params()[k]
+                 for k in ("tta_flip", "tta_shift", "reframe")} \
             if isinstance(model, LandmarkEstimator) else {}
         for settings in variants:
             label_model = name + "".join(f" + {k}={v!r}" for k, v in settings.items())
@@ -277,7 +279,9 @@ def main(argv=None):
         "points within 10% of the inter-ocular distance. Re-framed test faces: "
         "zoomed out (face at 1/1.5 and 1/2 of its size, padded with the image "
         "mean) and shifted by 10% of the image in x and y. `reframe` is the "
-        "number of re-framing passes at prediction (default 1); 'no zoom/shift' "
+        "number of re-framing passes at prediction (default 1); `tta_shift` "
+        "averages the last pass over four copies moved diagonally by that many "
+        "pixels (default 0.5); 'no zoom/shift' "
         f"trains with `{fixed!r}`. 'predict ms/face' is the wall time of "
         "`predict` on that test set, per face.\n\n"
         f"{table}\n\n"

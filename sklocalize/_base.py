@@ -33,12 +33,16 @@ from .augment import (
     AugmentedDataset,
     Augmenter,
     ImageDataset,
+    _float_images,
     collate_batch,
     is_batched_dataset,
+    warp_images,
 )
 from .callbacks import CosineLR, PreciseBatchNorm
 
 MIN_IMAGE_SIZE = 16
+# the four diagonal moves of the tta_shift copies, in units of tta_shift pixels
+_TTA_MOVES = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float32)
 
 
 def _all_finite(arr, chunk=512):
@@ -59,8 +63,9 @@ class ImageEstimator(NeuralNet):
     parameters passed on to the criterion) and ``_n_predicted`` (how many of
     the module's leading outputs prediction reads), and implement
     ``_encode_target(y, reset)``, ``_module_data_kwargs()``, ``_targets()``
-    (how augmentation moves the target) and ``_unflip(outputs)`` (test-time
-    flip), and may override ``_check_flip(param)``.
+    (how augmentation moves the target), ``_unflip(outputs)`` (test-time
+    flip) and ``_warped_back(outputs, matrix, shift)`` (test-time shifts), and
+    may override ``_check_flip(param)``.
     """
 
     _loss_terms = ()
@@ -84,6 +89,7 @@ class ImageEstimator(NeuralNet):
         "presence_threshold": [Interval(Real, 0, 1, closed="neither")],
         "augment": [None, "boolean", StrOptions({"default"}), HasMethods(["check"])],
         "tta_flip": ["boolean"],
+        "tta_shift": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -105,6 +111,7 @@ class ImageEstimator(NeuralNet):
         presence_threshold=0.5,
         augment="default",
         tta_flip=False,
+        tta_shift=0.0,
         iterator_train=DataLoader,
         iterator_valid=DataLoader,
         dataset=ImageDataset,
@@ -132,6 +139,7 @@ class ImageEstimator(NeuralNet):
         self.presence_threshold = presence_threshold
         self.augment = augment
         self.tta_flip = tta_flip
+        self.tta_shift = tta_shift
 
     # ------------------------------------------------------------------
     # parameters
@@ -569,13 +577,50 @@ class ImageEstimator(NeuralNet):
         return self._image_outputs(self._check_images(X, reset=False))
 
     def _image_outputs(self, Xt):
-        """The module's outputs on checked images (with ``tta_flip``)."""
+        """The module's outputs on checked images, averaged over the
+        test-time copies (``tta_shift``, ``tta_flip``)."""
+        if not self.tta_shift:
+            return self._flip_outputs(Xt)
+        n = len(Xt)
+        return self._warped_outputs(Xt, torch.eye(2).expand(n, 2, 2),
+                                    torch.zeros(n, 2))
+
+    def _flip_outputs(self, Xt):
+        """The module's outputs, averaged with the mirror image's (``tta_flip``)."""
         outputs = self._forward_tuple(Xt)
         if self.tta_flip:
             self._check_flip("tta_flip")
             flipped = self._unflip(self._forward_tuple(Xt.flip(-1)))
             outputs = tuple((a + b) / 2 for a, b in zip(outputs, flipped))
         return outputs
+
+    def _tta_moves(self):
+        """Relative ``(x, y)`` moves of the ``tta_shift`` copies; one no-move
+        without them."""
+        if not self.tta_shift:
+            return np.zeros((1, 2), dtype=np.float32)
+        h, w = self.image_size_
+        return _TTA_MOVES * (self.tta_shift / np.array([w, h], dtype=np.float32))
+
+    def _warped_outputs(self, Xt, matrix, shift, *, copies=True, chunk=1024):
+        """Outputs on the images resampled so that relative ``p`` moves to
+        ``A (p - 0.5) + 0.5 + t`` (bicubic), mapped back to the images as
+        given (``_warped_back``); averaged over the ``tta_shift`` copies unless
+        ``copies=False``. Chunk by chunk, so that at most ``chunk`` images are
+        held as floats at a time."""
+        moves = self._tta_moves() if copies else np.zeros((1, 2), dtype=np.float32)
+        parts = []
+        for start in range(0, len(Xt), chunk):
+            part = slice(start, start + chunk)
+            images = _float_images(Xt[part])
+            runs = []
+            for move in torch.from_numpy(moves):
+                t = shift[part] + move
+                warped = warp_images(images, matrix[part], t, mode="bicubic")
+                runs.append(self._warped_back(self._flip_outputs(warped),
+                                              matrix[part], t))
+            parts.append(tuple(np.mean(r, axis=0) for r in zip(*runs)))
+        return tuple(np.concatenate(p) for p in zip(*parts))
 
     def _forward_tuple(self, Xt):
         """The first ``_n_predicted`` module outputs, as float64 numpy arrays.

@@ -316,6 +316,50 @@ def test_reframe_maps_points_back_through_the_warp():
     np.testing.assert_array_equal(X, X_before)
 
 
+@pytest.mark.parametrize("reframe", [0, 1])
+def test_tta_shift_moves_copies_and_maps_points_back(reframe):
+    train_pts = np.array([[[0.3, 0.5], [0.7, 0.5]]] * 4)
+    y_train = np.column_stack([np.ones(4), train_pts.reshape(4, -1)])
+    test_pts = np.array([[[0.35, 0.40], [0.60, 0.45]],
+                         [[0.30, 0.55], [0.72, 0.52]]])
+    est = LandmarkEstimator(BlobCentroids, max_epochs=0, augment=None,
+                            random_state=0, reframe=reframe, tta_shift=1.5)
+    est.fit(blob_images(train_pts), y_train)
+    X = blob_images(test_pts)
+    seen = []
+    flip_outputs = est._flip_outputs
+
+    def spy(Xt):
+        outputs = flip_outputs(Xt)
+        seen.append(outputs[1].reshape(len(Xt), -1, 2))
+        return outputs
+
+    est._flip_outputs = spy
+    pred = est.predict(X)[:, 1:].reshape(-1, 2, 2)
+    np.testing.assert_allclose(pred, test_pts, atol=2e-3)
+    # the last pass saw four copies, moved 1.5 px (of 48) diagonally, each
+    # one's points where the blobs are: (the previous pass's frame) + move
+    copies = np.stack(seen[-4:])
+    base = copies.mean(axis=0)
+    moves = copies - base
+    np.testing.assert_allclose(np.abs(moves), 1.5 / 48, atol=2e-3)
+    assert {tuple(np.sign(m[0, 0])) for m in moves} == {(-1, -1), (-1, 1),
+                                                        (1, -1), (1, 1)}
+    assert len(seen) == 4 + reframe  # the first, locating pass: one copy
+    est.set_params(tta_shift=0)
+    seen.clear()
+    np.testing.assert_allclose(est.predict(X)[:, 1:].reshape(-1, 2, 2), test_pts,
+                               atol=2e-3)
+    assert len(seen) == 1 + reframe
+
+
+def test_tta_shift_validation(data):
+    X, y = data
+    with pytest.raises(ValueError, match="The 'tta_shift' parameter"):
+        tiny(tta_shift=-0.5).fit(X, y)
+    assert tiny().tta_shift == 0.5 and "tta_shift" in tiny().get_params()
+
+
 class ExtraOutputs(BlobCentroids):
     """Returns a third output in evaluation mode too (a user's module may)."""
 

@@ -454,3 +454,50 @@ def test_edge_head_starts_from_a_centred_box():
     assert torch.allclose(boxes[:, :2], torch.full((4, 2), 0.5), atol=0.1)
     with pytest.raises(ValueError, match="box_head must be 'grid' or 'edges'"):
         LocalizerNet(n_classes=2, box_head="corners")
+
+
+class BlobBox(torch.nn.Module):
+    """The box centred on the image's brightness centroid, with a fixed size:
+    exact wherever the blob is, so moved copies must give the same box back."""
+
+    def __init__(self, n_classes=2, in_channels=1):
+        super().__init__()
+        self.n_classes = n_classes
+        self.presence = torch.nn.Parameter(torch.full((1,), 5.0))
+
+    def forward(self, X):
+        n, _, h, w = X.shape
+        weight = (X.mean(dim=1) - 0.1).clamp(min=0)
+        xs = (torch.arange(w, dtype=X.dtype) + 0.5) / w
+        ys = (torch.arange(h, dtype=X.dtype) + 0.5) / h
+        total = weight.sum(dim=(1, 2))
+        cx = (weight.sum(dim=1) * xs).sum(-1) / total
+        cy = (weight.sum(dim=2) * ys).sum(-1) / total
+        size = torch.full_like(cx, 0.25)
+        return (self.presence.expand(n), torch.stack([cx, cy, size, size], 1),
+                torch.zeros(n, self.n_classes, dtype=X.dtype))
+
+
+def test_tta_shift_moves_copies_and_maps_boxes_back():
+    size, centres = 40, np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
+    grid = (np.arange(size) + 0.5) / size
+    X = np.exp(-((grid[None, None, :] - centres[:, :1, None]) ** 2
+                 + (grid[None, :, None] - centres[:, 1:, None]) ** 2)
+               * size ** 2 / (2 * 2.0 ** 2))[:, None].astype(np.float32)
+    y = np.column_stack([np.ones(3), centres, np.full((3, 2), 0.25),
+                         np.eye(2)[[0, 1, 0]]])
+    est = LocalizerEstimator(BlobBox, max_epochs=0, augment=None, random_state=0,
+                             tta_shift=2.0).fit(X, y)
+    seen = []
+    flip_outputs = est._flip_outputs
+    est._flip_outputs = lambda Xt: seen.append(flip_outputs(Xt)) or seen[-1]
+    pred = est.predict(X)
+    np.testing.assert_allclose(pred[:, 1:3], centres, atol=2e-3)
+    np.testing.assert_allclose(pred[:, 3:5], 0.25, atol=1e-6)
+    moves = np.stack([s[1][:, :2] for s in seen]) - centres
+    assert len(seen) == 4
+    np.testing.assert_allclose(np.abs(moves), 2.0 / size, atol=2e-3)
+    X_before = X.copy()
+    est.set_params(tta_shift=0)
+    np.testing.assert_allclose(est.predict(X)[:, 1:5], pred[:, 1:5], atol=2e-3)
+    np.testing.assert_array_equal(X, X_before)
