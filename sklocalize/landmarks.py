@@ -69,7 +69,7 @@ class LandmarkEstimator(ImageEstimator):
         scale=(0.5, 1.25), shift=0.1, rotation=12, reframe_prob=0.25)``. With
         ``reframe`` this finds faces framed unlike the training ones; on LFW
         (``benchmarks/results/landmarks_lfw.md``) faces zoomed out to half
-        size score 6.0% inter-ocular error instead of 45% without zoom and
+        size score 5.9% inter-ocular error instead of 45% without zoom and
         shift in training, for about 0.2 point on faces framed as in
         training. If yours always are, ``Augmenter(scale=(1, 1), shift=0,
         rotation=12)`` is that little more accurate. None turns augmentation
@@ -90,7 +90,8 @@ class LandmarkEstimator(ImageEstimator):
         4.46%, 4.40%, 4.38%, 4.49% and 5.14% with moves of 0.25, 0.5, 0.75, 1
         and 2 pixels (``benchmarks/results/ablation.md``), with gains at half
         size and on shifted faces too. Four times the cost of that pass (on
-        LFW, 6.3 ms a face on 2 CPU cores instead of 1.7); 0 turns it off.
+        LFW, about 6 ms a face on 2 CPU cores instead of about 2); 0 turns it
+        off.
     reframe : int, default=1
         Re-framing passes at prediction, for objects framed unlike the
         training ones (zoomed out, shifted, tilted). Each pass finds the zoom,
