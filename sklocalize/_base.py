@@ -209,6 +209,21 @@ class ImageEstimator(NeuralNet):
         for name, value in zip(terms, values):
             self.history.record_batch(f"{prefix}_{name}_loss", value)
 
+    def _set_training(self, training=True):
+        """skorch's, but leaves alone a module whose every submodule is
+        already in that mode.
+
+        skorch calls it for every batch, and ``Module.train`` sets the flag
+        on each submodule through ``nn.Module.__setattr__``: about 1 ms a
+        batch for the default networks, 2% of a prediction's time on 2 CPU
+        cores. Reading the flags is cheaper; the modes end as skorch's.
+        """
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                    m.training != training for m in module.modules()):
+                module.train(training)
+
     def train_step_single(self, batch, **fit_params):
         step = super().train_step_single(batch, **fit_params)
         self._record_terms("train")

@@ -10,6 +10,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -107,6 +108,24 @@ def test_sample_order_and_subset_invariance(case):
     order = np.random.RandomState(0).permutation(len(X))
     np.testing.assert_allclose(est.predict_proba(X[order]), ref[order], atol=1e-6)
     np.testing.assert_allclose(est.predict_proba(X[:5]), ref[:5], atol=1e-6)
+
+
+def test_predict_sets_every_submodule_to_eval_mode(case):
+    # skorch's _set_training is overridden to skip modules already in the
+    # requested mode: a module whose top is in eval mode but one of whose
+    # submodules (a batch norm) was put back in train mode must still predict
+    # in eval mode, with the running statistics left untouched
+    est, X, y = case
+    est.fit(X, y)
+    ref = est.predict_proba(X)
+    est.module_.eval()
+    norm = next(m for m in est.module_.modules()
+                if isinstance(m, torch.nn.BatchNorm2d))
+    norm.train()
+    running = norm.running_mean.clone()
+    np.testing.assert_array_equal(est.predict_proba(X), ref)
+    assert not any(m.training for m in est.module_.modules())
+    torch.testing.assert_close(norm.running_mean, running)
 
 
 def test_pickle_before_and_after_fit(case):
