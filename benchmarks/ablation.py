@@ -104,8 +104,8 @@ def main(argv=None):
         seconds = time.perf_counter() - t0
         variants = (json.loads(args.predict) if args.predict is not None
                     else [{"tta_flip": est.tta_flip}, {"tta_flip": not est.tta_flip}])
-        trained = {k: v for k, v in est.get_params(deep=False).items()
-                   if k in {k for v in variants for k in v}}
+        # each variant starts from the settings the model was trained with
+        trained = {key: getattr(est, key) for key in set().union(*variants)}
         for settings in variants:
             est.set_params(**{**trained, **settings})
             result = evaluate(est)

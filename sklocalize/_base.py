@@ -43,6 +43,7 @@ from .callbacks import CosineLR, PreciseBatchNorm
 MIN_IMAGE_SIZE = 16
 # the four diagonal moves of the tta_shift copies, in units of tta_shift pixels
 _TTA_MOVES = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float32)
+_NO_MOVE = np.zeros((1, 2), dtype=np.float32)
 
 
 def _all_finite(arr, chunk=512):
@@ -613,7 +614,7 @@ class ImageEstimator(NeuralNet):
         """Relative ``(x, y)`` moves of the ``tta_shift`` copies; one no-move
         without them."""
         if not self.tta_shift:
-            return np.zeros((1, 2), dtype=np.float32)
+            return _NO_MOVE
         h, w = self.image_size_
         return _TTA_MOVES * (self.tta_shift / np.array([w, h], dtype=np.float32))
 
@@ -623,7 +624,7 @@ class ImageEstimator(NeuralNet):
         given (``_warped_back``); averaged over the ``tta_shift`` copies unless
         ``copies=False``. Chunk by chunk, so that at most ``chunk`` images are
         held as floats at a time."""
-        moves = self._tta_moves() if copies else np.zeros((1, 2), dtype=np.float32)
+        moves = self._tta_moves() if copies else _NO_MOVE
         parts = []
         for start in range(0, len(Xt), chunk):
             part = slice(start, start + chunk)
