@@ -32,8 +32,10 @@ from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
 from sklocalize.augment import Augmenter  # noqa: E402
 
 
-def caltech3(root):
-    from caltech3 import add_negatives, evaluate, load
+def caltech3_split(root):
+    """The split of ``caltech3.py``: training images and tidy targets, test
+    images and their encoded targets."""
+    from caltech3 import add_negatives, load
 
     from sklocalize.targets import encode_localization_target
 
@@ -46,6 +48,13 @@ def caltech3(root):
     X_test, y_test = add_negatives(X[ite], y.iloc[ite], (64, 64), 0.2, 1)
     _, classes = encode_localization_target(y_train)
     yt_test, _ = encode_localization_target(y_test, classes=classes)
+    return X_train, y_train, X_test, yt_test
+
+
+def caltech3(root):
+    from caltech3 import evaluate
+
+    X_train, y_train, X_test, yt_test = caltech3_split(root)
     return (LocalizerEstimator, {}, X_train, y_train,
             lambda est: evaluate(yt_test, est.predict(X_test)))
 

@@ -1,0 +1,254 @@
+"""Caltech-3 trials that need code rather than estimator parameters, and a
+test of how the predicted boxes follow the objects when the test images move.
+
+    python benchmarks/caltech3_trials.py --data-root ../shared/datasets/caltech3 \\
+        --trials default ema top_down --shift-response
+
+Each trial trains ``LocalizerEstimator`` on the split of ``caltech3.py`` with
+the default settings but one change (below), and prints one line of held-out
+metrics, with and without ``tta_flip``, as ``ablation.py`` does. These are
+the rows of the seventh Caltech-3 round in ``results/ablation.md``; none
+became a default, so the code lives here and not in the package.
+
+- ``default``: the estimator as shipped.
+- ``ema``: the weights averaged over the training steps (an exponential moving
+  average, 0.998 per batch), batch-norm statistics recomputed after.
+- ``cutout``: one square of a quarter of the image's side set to the image's
+  mean, on half the images (DeVries and Taylor, 2017).
+- ``whole_pixel_shift``: every image moved by up to 3 whole pixels in x and in
+  y (exact: no resampling), the box with it.
+- ``top_down`` / ``top_down_light``: the edge head's features brought down
+  through every trunk stage (stride 32 to 16, 8 and 4, as an FPN), with a 3x3
+  refinement at each level or only at the last, instead of one step from the
+  deepest stage to stride 4.
+- ``antialias``: a fixed [1 2 1] blur before each strided convolution of the
+  trunk (Zhang, "Making Convolutional Networks Shift-Invariant Again", 2019).
+- ``sgd``: SGD with Nesterov momentum 0.9, learning rate 0.05, weight decay
+  5e-4, instead of AdamW.
+
+``--shift-response`` also predicts each trained model on the test images moved
+by whole pixels (1, 2 and 4 down and right, the border filled with the
+image's mean) and reports the mean IoU after moving the boxes back, and how
+far the predicted edges moved on average (a model that follows the object
+moves them by the shift).
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ablation import caltech3_split  # noqa: E402
+from caltech3 import evaluate  # noqa: E402
+
+from sklocalize import LocalizerEstimator  # noqa: E402
+from sklocalize.augment import Augmenter  # noqa: E402
+from sklocalize.callbacks import PreciseBatchNorm  # noqa: E402
+from sklocalize.nn import LocalizerNet  # noqa: E402
+from sklocalize.nn.modules import _conv_bn, _fine_stage  # noqa: E402
+
+
+class WeightAverage(Callback):
+    """Exponential moving average of the weights; swapped in at the end."""
+
+    def __init__(self, decay=0.998):
+        self.decay = decay
+
+    def on_train_begin(self, net, **kwargs):
+        self.average_ = [p.detach().clone() for p in net.module_.parameters()]
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            with torch.no_grad():
+                for a, p in zip(self.average_, net.module_.parameters(), strict=True):
+                    a.lerp_(p, 1 - self.decay)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        with torch.no_grad():
+            for a, p in zip(self.average_, net.module_.parameters(), strict=True):
+                p.copy_(a)
+        PreciseBatchNorm().on_train_end(net, X=X, y=y)  # statistics of the average
+
+
+def _shifted(X, dx, dy):
+    """Images moved by whole pixels (down and right for positive moves), the
+    border filled with each image's mean."""
+    n, c, h, w = X.shape
+    k = max(abs(dx), abs(dy), 1)
+    mean = X.mean(dim=(2, 3), keepdim=True)
+    padded = nn.functional.pad(X - mean, (k, k, k, k)) + mean
+    return padded[:, :, k - dy:k - dy + h, k - dx:k - dx + w]
+
+
+class CutoutAugmenter(Augmenter):
+    def __init__(self, erase=0.5, size=0.25, **kwargs):
+        super().__init__(**kwargs)
+        self.erase, self.size = erase, size
+
+    def __call__(self, X, y, targets):
+        X, y = super().__call__(X, y, targets)
+        n, _, h, w = X.shape
+        sh, sw = max(1, int(self.size * h)), max(1, int(self.size * w))
+        top = torch.randint(0, h - sh + 1, (n, 1, 1))
+        left = torch.randint(0, w - sw + 1, (n, 1, 1))
+        rows = torch.arange(h)[None, :, None]
+        cols = torch.arange(w)[None, None, :]
+        inside = ((rows >= top) & (rows < top + sh)
+                  & (cols >= left) & (cols < left + sw))
+        mask = (torch.rand(n) < self.erase)[:, None, None] & inside
+        return torch.where(mask[:, None], X.mean(dim=(2, 3), keepdim=True), X), y
+
+
+class WholePixelShiftAugmenter(Augmenter):
+    def __init__(self, pixels=3, **kwargs):
+        super().__init__(**kwargs)
+        self.pixels = pixels
+
+    def __call__(self, X, y, targets):
+        X, y = super().__call__(X, y, targets)
+        n, _, h, w = X.shape
+        moves = torch.randint(-self.pixels, self.pixels + 1, (n, 2))
+        X = torch.stack([_shifted(X[i:i + 1], int(dx), int(dy))[0]
+                         for i, (dx, dy) in enumerate(moves.tolist())])
+        box = y[:, 1:5]
+        cx, cy = box[:, 0] + moves[:, 0] / w, box[:, 1] + moves[:, 1] / h
+        x1, x2 = (cx - box[:, 3] / 2).clamp(0, 1), (cx + box[:, 3] / 2).clamp(0, 1)
+        y1, y2 = (cy - box[:, 2] / 2).clamp(0, 1), (cy + box[:, 2] / 2).clamp(0, 1)
+        moved = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, y2 - y1, x2 - x1], 1)
+        y = y.clone()
+        y[:, 1:5] = torch.where((y[:, :1] == 1), moved, box)
+        return X, y
+
+
+class _TopDown(nn.Module):
+    """The deepest features brought down through every stage to stride 4."""
+
+    def __init__(self, trunk, refine_every_level=True):
+        super().__init__()
+        last = _fine_stage(trunk, 4)
+        self.levels = list(range(len(trunk.stage_channels) - 2, last - 1, -1))
+        self.lateral, self.refine = nn.ModuleList(), nn.ModuleList()
+        c_in = trunk.out_channels
+        for i in self.levels:
+            c = trunk.stage_channels[i]
+            self.lateral.append(nn.Conv2d(c_in, c, 1))
+            self.refine.append(_conv_bn(c, c) if refine_every_level or i == last
+                               else nn.Identity())
+            c_in = c
+
+    def forward(self, f, stages):
+        x = f
+        for i, lateral, refine in zip(self.levels, self.lateral, self.refine,
+                                      strict=True):
+            up = nn.functional.interpolate(lateral(x), size=stages[i].shape[-2:],
+                                           mode="bilinear", align_corners=False)
+            x = refine(stages[i] + up)
+        return x
+
+
+class TopDownNet(LocalizerNet):
+    def __init__(self, n_classes, refine_every_level=True, **kwargs):
+        super().__init__(n_classes, **kwargs)
+        self.box.fine = _TopDown(self.trunk, refine_every_level)
+
+
+class _Blur(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k / 16).expand(channels, 1, 3, 3)
+                             .clone())
+
+    def forward(self, x):
+        x = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+        return nn.functional.conv2d(x, self.kernel, groups=len(self.kernel))
+
+
+class AntialiasedNet(LocalizerNet):
+    def __init__(self, n_classes, **kwargs):
+        super().__init__(n_classes, **kwargs)
+        for stage in self.trunk.stages:
+            stage[0] = nn.Sequential(_Blur(stage[0][0].in_channels), stage[0])
+
+
+_DEFAULT_AUGMENT = {"scale": (1, 1), "shift": 0.0}  # the localizer's default
+TRIALS = {
+    "default": dict,
+    "ema": lambda: {"callbacks": [("weight_average", WeightAverage(0.998))]},
+    "cutout": lambda: {"augment": CutoutAugmenter(**_DEFAULT_AUGMENT)},
+    "whole_pixel_shift": lambda: {"augment": WholePixelShiftAugmenter(
+        **_DEFAULT_AUGMENT)},
+    "top_down": lambda: {"module": TopDownNet},
+    "top_down_light": lambda: {"module": TopDownNet,
+                               "module__refine_every_level": False},
+    "antialias": lambda: {"module": AntialiasedNet},
+    "sgd": lambda: {"optimizer": torch.optim.SGD, "lr": 0.05,
+                    "optimizer__momentum": 0.9, "optimizer__nesterov": True,
+                    "optimizer__weight_decay": 5e-4},
+}
+
+
+def shift_response(est, X_test, yt_test, moves=(1, 2, 4)):
+    """Mean IoU on the test images moved by whole pixels (boxes moved back),
+    and the mean move of each predicted edge (x1, x2, y1, y2) in pixels."""
+    h, w = est.image_size_
+    X = torch.as_tensor(X_test, dtype=torch.float32) / 255.0
+
+    def edges(pred):
+        b = pred[:, 1:5]
+        return np.stack([b[:, 0] - b[:, 3] / 2, b[:, 0] + b[:, 3] / 2,
+                         b[:, 1] - b[:, 2] / 2, b[:, 1] + b[:, 2] / 2], 1)
+
+    first = est.predict(X.numpy())
+    out = {}
+    for d in moves:
+        pred = est.predict(_shifted(X, d, d).numpy())
+        # objects present and found in both
+        both = (yt_test[:, 0] == 1) & (first[:, 0] == 1) & (pred[:, 0] == 1)
+        moved = (edges(pred) - edges(first))[both] * np.array([w, w, h, h])
+        back = pred.copy()
+        back[:, 1] -= d / w * pred[:, 0]
+        back[:, 2] -= d / h * pred[:, 0]
+        out[f"IoU moved {d}px"] = evaluate(yt_test, back)["mean IoU (present)"]
+        out[f"edge moves {d}px"] = moved.mean(axis=0).round(2).tolist()
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", required=True, type=Path)
+    parser.add_argument("--trials", nargs="+", default=["default"],
+                        choices=list(TRIALS))
+    parser.add_argument("--epochs", type=int, default=45)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--shift-response", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    X_train, y_train, X_test, yt_test = caltech3_split(args.data_root)
+    for name in args.trials:
+        est = LocalizerEstimator(max_epochs=args.epochs, random_state=args.seed,
+                                 **TRIALS[name]())
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train)
+        seconds = time.perf_counter() - t0
+        for flip in (False, True):
+            result = evaluate(yt_test, est.set_params(tta_flip=flip).predict(X_test))
+            print(name, json.dumps({"tta_flip": flip}),
+                  " ".join(f"{k}={v:.3f}" for k, v in result.items()),
+                  f"train {seconds:.0f}s", flush=True)
+        if args.shift_response:
+            est.set_params(tta_flip=False)
+            print(name, "shift response",
+                  json.dumps(shift_response(est, X_test, yt_test)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
