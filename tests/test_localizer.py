@@ -478,6 +478,41 @@ class BlobBox(torch.nn.Module):
                 torch.zeros(n, self.n_classes, dtype=X.dtype))
 
 
+class LeaningBlobBox(BlobBox):
+    """BlobBox that puts every box 0.05 to the right of the blob and leans
+    its class logits on the image's left half: only the average of an image
+    and its mirror image, mapped back, is exact."""
+
+    def forward(self, X):
+        presence, boxes, classes = super().forward(X)
+        boxes = boxes + torch.tensor([0.05, 0.0, 0.0, 0.0], dtype=X.dtype)
+        half = X.shape[-1] // 2
+        left = (X[..., :half].mean(dim=(1, 2, 3))
+                - X[..., half:].mean(dim=(1, 2, 3)))
+        return presence, boxes, torch.stack([left, -left], 1)
+
+
+def test_tta_flip_is_the_default_and_maps_mirrored_boxes_back():
+    size, centres = 32, np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
+    grid = (np.arange(size) + 0.5) / size
+    X = np.exp(-((grid[None, None, :] - centres[:, :1, None]) ** 2
+                 + (grid[None, :, None] - centres[:, 1:, None]) ** 2)
+               * size ** 2 / (2 * 2.0 ** 2))[:, None].astype(np.float32)
+    y = np.column_stack([np.ones(3), centres, np.full((3, 2), 0.25),
+                         np.eye(2)[[0, 1, 0]]])
+    assert LocalizerEstimator().tta_flip is True
+    est = LocalizerEstimator(LeaningBlobBox, max_epochs=0, augment=None,
+                             random_state=0).fit(X, y)
+    X_before = X.copy()
+    pred = est.predict(X)
+    np.testing.assert_allclose(pred[:, 1:3], centres, atol=2e-3)  # lean cancelled
+    np.testing.assert_allclose(est.predict_proba(X)[:, 1:], 0.5, atol=1e-6)
+    est.set_params(tta_flip=False)
+    np.testing.assert_allclose(est.predict(X)[:, 1:3], centres + [0.05, 0], atol=2e-3)
+    assert np.all(est.predict_proba(X)[:, 1] != 0.5)
+    np.testing.assert_array_equal(X, X_before)
+
+
 def test_tta_shift_moves_copies_and_maps_boxes_back():
     size, centres = 40, np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
     grid = (np.arange(size) + 0.5) / size

@@ -54,3 +54,24 @@ def test_localizer_edges_head_runs_at_stride_four():
     assert net.box.fine.stride == 4
     presence, boxes, logits = net(torch.rand(2, 1, 64, 64))
     assert boxes.shape == (2, 4) and logits.shape == (2, 2)
+
+
+@pytest.mark.parametrize(("top_down", "levels"),
+                         [("every_stage", [3, 2, 1]), ("direct", [1])])
+def test_edge_top_down_path(top_down, levels):
+    # stem stride 2, depth 4: strides 2, 4, 8, 16, 32; the edges read stride 4
+    net = LocalizerNet(n_classes=2, in_channels=1, width=4, depth=4, stem_stride=2,
+                       edge_top_down=top_down)
+    assert net.box.fine.levels == levels
+    assert net.box.fine.stride == 4
+    _, boxes, _ = net(torch.rand(2, 1, 64, 64))
+    boxes.sum().backward()  # every level is used
+    assert all(p.grad is not None for p in net.box.fine.parameters())
+
+
+def test_edge_top_down_is_validated_and_names_itself():
+    with pytest.raises(ValueError, match="edge_top_down must be one of"):
+        LocalizerNet(n_classes=2, in_channels=1, width=4, edge_top_down="fpn")
+    with pytest.raises(ValueError, match="edge_top_down must be one of"):
+        LocalizerNet(n_classes=2, in_channels=1, width=4, box_head="grid",
+                     edge_top_down=None)
