@@ -478,6 +478,18 @@ class BlobBox(torch.nn.Module):
                 torch.zeros(n, self.n_classes, dtype=X.dtype))
 
 
+def _blobs(size):
+    """Three images of one Gaussian blob each, and boxes of side 0.25 on them."""
+    centres = np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
+    grid = (np.arange(size) + 0.5) / size
+    X = np.exp(-((grid[None, None, :] - centres[:, :1, None]) ** 2
+                 + (grid[None, :, None] - centres[:, 1:, None]) ** 2)
+               * size ** 2 / (2 * 2.0 ** 2))[:, None].astype(np.float32)
+    y = np.column_stack([np.ones(3), centres, np.full((3, 2), 0.25),
+                         np.eye(2)[[0, 1, 0]]])
+    return X, y, centres
+
+
 class LeaningBlobBox(BlobBox):
     """BlobBox that puts every box 0.05 to the right of the blob and leans
     its class logits on the image's left half: only the average of an image
@@ -493,13 +505,7 @@ class LeaningBlobBox(BlobBox):
 
 
 def test_tta_flip_is_the_default_and_maps_mirrored_boxes_back():
-    size, centres = 32, np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
-    grid = (np.arange(size) + 0.5) / size
-    X = np.exp(-((grid[None, None, :] - centres[:, :1, None]) ** 2
-                 + (grid[None, :, None] - centres[:, 1:, None]) ** 2)
-               * size ** 2 / (2 * 2.0 ** 2))[:, None].astype(np.float32)
-    y = np.column_stack([np.ones(3), centres, np.full((3, 2), 0.25),
-                         np.eye(2)[[0, 1, 0]]])
+    X, y, centres = _blobs(size=32)
     assert LocalizerEstimator().tta_flip is True
     est = LocalizerEstimator(LeaningBlobBox, max_epochs=0, augment=None,
                              random_state=0).fit(X, y)
@@ -514,13 +520,8 @@ def test_tta_flip_is_the_default_and_maps_mirrored_boxes_back():
 
 
 def test_tta_shift_moves_copies_and_maps_boxes_back():
-    size, centres = 40, np.array([[0.3, 0.6], [0.55, 0.45], [0.7, 0.3]])
-    grid = (np.arange(size) + 0.5) / size
-    X = np.exp(-((grid[None, None, :] - centres[:, :1, None]) ** 2
-                 + (grid[None, :, None] - centres[:, 1:, None]) ** 2)
-               * size ** 2 / (2 * 2.0 ** 2))[:, None].astype(np.float32)
-    y = np.column_stack([np.ones(3), centres, np.full((3, 2), 0.25),
-                         np.eye(2)[[0, 1, 0]]])
+    size = 40
+    X, y, centres = _blobs(size)
     est = LocalizerEstimator(BlobBox, max_epochs=0, augment=None, random_state=0,
                              tta_shift=2.0).fit(X, y)
     seen = []
