@@ -86,6 +86,26 @@ def lfw(root):
             evaluate)
 
 
+def fit_and_report(label, est, X, y, evaluate, variants=None):
+    """Fit ``est`` and print one line of ``evaluate(est)`` per prediction
+    setting in ``variants`` (default: ``tta_flip`` as trained, then
+    switched), each starting from the settings the model was trained with.
+    Returns the fitted estimator."""
+    t0 = time.perf_counter()
+    est.fit(X, y)
+    seconds = time.perf_counter() - t0
+    if variants is None:
+        variants = [{"tta_flip": est.tta_flip}, {"tta_flip": not est.tta_flip}]
+    trained = {key: getattr(est, key) for key in set().union(*variants)}
+    for settings in variants:
+        est.set_params(**{**trained, **settings})
+        result = evaluate(est)
+        print(label, json.dumps(settings),
+              " ".join(f"{k}={v:.3f}" for k, v in result.items()),
+              f"train {seconds:.0f}s", flush=True)
+    return est
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task", choices=["caltech3", "lfw"])
@@ -107,20 +127,9 @@ def main(argv=None):
         params = dict(cfg)
         if isinstance(params.get("augment"), dict):
             params["augment"] = Augmenter(**params["augment"])
-        est = cls(random_state=args.seed, **fixed, **params)
-        t0 = time.perf_counter()
-        est.fit(X, y)
-        seconds = time.perf_counter() - t0
-        variants = (json.loads(args.predict) if args.predict is not None
-                    else [{"tta_flip": est.tta_flip}, {"tta_flip": not est.tta_flip}])
-        # each variant starts from the settings the model was trained with
-        trained = {key: getattr(est, key) for key in set().union(*variants)}
-        for settings in variants:
-            est.set_params(**{**trained, **settings})
-            result = evaluate(est)
-            print(json.dumps(cfg), json.dumps(settings),
-                  " ".join(f"{k}={v:.3f}" for k, v in result.items()),
-                  f"train {seconds:.0f}s", flush=True)
+        variants = json.loads(args.predict) if args.predict is not None else None
+        fit_and_report(json.dumps(cfg), cls(random_state=args.seed, **fixed, **params),
+                       X, y, evaluate, variants)
 
 
 if __name__ == "__main__":

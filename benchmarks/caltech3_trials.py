@@ -17,7 +17,7 @@ top-down path did, as an option).
 - ``cutout``: one square of a quarter of the image's side set to the image's
   mean, on half the images (DeVries and Taylor, 2017).
 - ``whole_pixel_shift``: every image moved by up to 3 whole pixels in x and in
-  y (exact: no resampling), the box with it.
+  y (exact: the resampling lands on pixel centres), the box with it.
 - ``top_down``: ``module__edge_top_down="every_stage"``, the edge head's
   features brought down through every trunk stage (stride 32 to 16, 8 and 4,
   as an FPN) instead of in one step from the deepest stage to stride 4;
@@ -38,7 +38,6 @@ moves them by the shift).
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +46,12 @@ from skorch.callbacks import Callback
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ablation import caltech3_split  # noqa: E402
+from ablation import caltech3_split, fit_and_report  # noqa: E402
 from caltech3 import evaluate  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
-from sklocalize.augment import Augmenter  # noqa: E402
+from sklocalize.augment import Augmenter, affine_transform, warp_images  # noqa: E402
+from sklocalize.boxes import box_convert  # noqa: E402
 from sklocalize.callbacks import PreciseBatchNorm  # noqa: E402
 from sklocalize.nn import LocalizerNet  # noqa: E402
 
@@ -78,14 +78,13 @@ class WeightAverage(Callback):
         PreciseBatchNorm().on_train_end(net, X=X, y=y)  # statistics of the average
 
 
-def _shifted(X, dx, dy):
+def _moved(X, dx, dy):
     """Images moved by whole pixels (down and right for positive moves), the
-    border filled with each image's mean."""
-    n, c, h, w = X.shape
-    k = max(abs(dx), abs(dy), 1)
-    mean = X.mean(dim=(2, 3), keepdim=True)
-    padded = nn.functional.pad(X - mean, (k, k, k, k)) + mean
-    return padded[:, :, k - dy:k - dy + h, k - dx:k - dx + w]
+    border filled with each image's mean: :func:`warp_images` with no zoom,
+    exact up to float rounding at whole-pixel moves."""
+    n, _, h, w = X.shape
+    shift = torch.as_tensor([dx / w, dy / h], dtype=X.dtype).expand(n, 2)
+    return warp_images(X, torch.eye(2).expand(n, 2, 2), shift)
 
 
 class CutoutAugmenter(Augmenter):
@@ -116,16 +115,8 @@ class WholePixelShiftAugmenter(Augmenter):
         X, y = super().__call__(X, y, targets)
         n, _, h, w = X.shape
         moves = torch.randint(-self.pixels, self.pixels + 1, (n, 2))
-        X = torch.stack([_shifted(X[i:i + 1], int(dx), int(dy))[0]
-                         for i, (dx, dy) in enumerate(moves.tolist())])
-        box = y[:, 1:5]
-        cx, cy = box[:, 0] + moves[:, 0] / w, box[:, 1] + moves[:, 1] / h
-        x1, x2 = (cx - box[:, 3] / 2).clamp(0, 1), (cx + box[:, 3] / 2).clamp(0, 1)
-        y1, y2 = (cy - box[:, 2] / 2).clamp(0, 1), (cy + box[:, 2] / 2).clamp(0, 1)
-        moved = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, y2 - y1, x2 - x1], 1)
-        y = y.clone()
-        y[:, 1:5] = torch.where((y[:, :1] == 1), moved, box)
-        return X, y
+        shift = moves.to(X.dtype) / torch.tensor([w, h], dtype=X.dtype)
+        return affine_transform(X, y, targets, torch.ones(n), shift)
 
 
 class TopDownLightNet(LocalizerNet):
@@ -180,15 +171,13 @@ def shift_response(est, X_test, yt_test, moves=(1, 2, 4)):
     h, w = est.image_size_
     X = torch.as_tensor(X_test, dtype=torch.float32) / 255.0
 
-    def edges(pred):
-        b = pred[:, 1:5]
-        return np.stack([b[:, 0] - b[:, 3] / 2, b[:, 0] + b[:, 3] / 2,
-                         b[:, 1] - b[:, 2] / 2, b[:, 1] + b[:, 2] / 2], 1)
+    def edges(pred):  # x1, x2, y1, y2
+        return box_convert(pred[:, 1:5], "cxcyhw", "xyxy")[:, [0, 2, 1, 3]]
 
     first = est.predict(X.numpy())
     out = {}
     for d in moves:
-        pred = est.predict(_shifted(X, d, d).numpy())
+        pred = est.predict(_moved(X, d, d).numpy())
         # objects present and found in both
         both = (yt_test[:, 0] == 1) & (first[:, 0] == 1) & (pred[:, 0] == 1)
         moved = (edges(pred) - edges(first))[both] * np.array([w, w, h, h])
@@ -213,16 +202,11 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     X_train, y_train, X_test, yt_test = caltech3_split(args.data_root)
     for name in args.trials:
-        est = LocalizerEstimator(max_epochs=args.epochs, random_state=args.seed,
-                                 **TRIALS[name]())
-        t0 = time.perf_counter()
-        est.fit(X_train, y_train)
-        seconds = time.perf_counter() - t0
-        for flip in (False, True):
-            result = evaluate(yt_test, est.set_params(tta_flip=flip).predict(X_test))
-            print(name, json.dumps({"tta_flip": flip}),
-                  " ".join(f"{k}={v:.3f}" for k, v in result.items()),
-                  f"train {seconds:.0f}s", flush=True)
+        est = fit_and_report(
+            name, LocalizerEstimator(max_epochs=args.epochs, random_state=args.seed,
+                                     **TRIALS[name]()),
+            X_train, y_train, lambda est: evaluate(yt_test, est.predict(X_test)),
+            [{"tta_flip": False}, {"tta_flip": True}])
         if args.shift_response:
             est.set_params(tta_flip=False)
             print(name, "shift response",

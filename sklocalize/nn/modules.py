@@ -237,19 +237,16 @@ class _FineMap(nn.Module):
     holds the middle stages' features. For a finer ``stride`` the step
     repeats onto each shallower stage (and the stem) down to the one nearest
     ``stride``. ``name`` is the parameter that set ``stride``, for error
-    messages.
+    messages; ``top_down`` is one of ``_TOP_DOWN``, checked by the network
+    that exposes it.
     """
 
-    def __init__(self, trunk, stride=4, name="stride", top_down="direct",
-                 top_down_name="top_down"):
+    def __init__(self, trunk, stride=4, name="stride", top_down="direct"):
         super().__init__()
         if (not isinstance(stride, (int, np.integer)) or isinstance(stride, bool)
                 or stride < 1):
             raise ValueError(f"{name} must be a positive integer (a stride in input "
                              f"pixels); got {stride!r}.")
-        if top_down not in _TOP_DOWN:
-            raise ValueError(f"{top_down_name} must be one of {_TOP_DOWN}; got "
-                             f"{top_down!r}.")
         target = _fine_stage(trunk, stride)
         if top_down == "every_stage":
             first = max(len(trunk.stage_channels) - 2, target)
@@ -283,7 +280,7 @@ class _EdgeHead(nn.Module):
 
     def __init__(self, trunk, stride=4, top_down="direct"):
         super().__init__()
-        self.fine = _FineMap(trunk, stride, "edge_stride", top_down, "edge_top_down")
+        self.fine = _FineMap(trunk, stride, "edge_stride", top_down)
         self.logits = nn.Conv2d(self.fine.out_channels, 4, 1)
         self.prior = 4.0
 
