@@ -75,9 +75,48 @@ def test_history_records_each_term(data):
         for term in ("presence", "box", "class"):
             assert np.isfinite(row[f"{prefix}_{term}_loss"])
     total = (row["train_presence_loss"] + 2.0 * row["train_box_loss"]
-             + row["train_class_loss"])
+             + row["train_class_loss"] + row["train_edge_loss"])
     assert row["train_loss"] == pytest.approx(total, rel=1e-4)
+    assert "valid_edge_loss" not in row  # eval mode: no edge logits returned
     assert len(est.history_) == 2
+
+
+def test_edge_term(data):
+    X, y = data
+    est = tiny(edge_weight=0.5).fit(X, y)
+    row = est.history_[-1]
+    assert est.criterion_.edge_weight == 0.5 and row["train_edge_loss"] > 0
+    assert row["train_loss"] == pytest.approx(
+        row["train_presence_loss"] + 2.0 * row["train_box_loss"]
+        + row["train_class_loss"] + 0.5 * row["train_edge_loss"], rel=1e-4)
+    for params in ({"edge_weight": 0.0}, {"module__box_head": "grid"},
+                   {"loss": "seed"}):
+        assert "train_edge_loss" not in tiny(**params).fit(X, y).history_[-1]
+    est = tiny(criterion__edge_sigma=2.0).fit(X, y)
+    assert est.criterion_.edge_sigma == 2.0
+
+
+def test_edge_loss_is_lowest_at_the_true_edges():
+    from sklocalize.nn import edge_loss
+
+    # left 0.2 (between cells 1 and 2 of 10), right 0.65 (cell 6), top 0.125
+    # and bottom 0.875 (cells 0 and 3 of 4): [p_c, b_x, b_y, b_h, b_w, class]
+    target = torch.tensor([[1.0, 0.425, 0.5, 0.75, 0.45, 1.0]])
+
+    def peaked(cells, k):
+        logits = torch.zeros(1, 2, k)
+        logits[0, 0, cells[0]] = logits[0, 1, cells[1]] = 6.0
+        return logits
+
+    def loss(cols, rows, t=target):
+        return float(edge_loss((peaked(cols, 10), peaked(rows, 4)), t))
+
+    assert loss((1, 6), (0, 3)) < loss((1, 5), (0, 3)) < loss((4, 8), (1, 2))
+    assert loss((1, 6), (0, 3)) == pytest.approx(loss((2, 6), (0, 3)), rel=1e-5)
+    absent = torch.tensor([[0.0, 0.425, 0.5, 0.75, 0.45, 1.0]])
+    hidden = torch.tensor([[1.0, float("nan"), 0.5, 0.75, 0.45, 1.0]])
+    assert loss((1, 6), (0, 3), absent) == 0.0
+    assert loss((1, 6), (0, 3), hidden) == 0.0
 
 
 def test_seed_loss_history_sums_terms(data):
@@ -404,6 +443,7 @@ def test_presence_threshold_range(data, threshold):
                               "be a str among"),
         ({"loss": "l2"}, "The 'loss' parameter"),
         ({"box_weight": -1.0}, "The 'box_weight' parameter"),
+        ({"edge_weight": -1.0}, "The 'edge_weight' parameter"),
         ({"max_epochs": 1.5}, "The 'max_epochs' parameter"),
         ({"batch_size": 0}, "The 'batch_size' parameter"),
         ({"train_split": 1.5}, "The 'train_split' parameter"),
@@ -449,7 +489,7 @@ def test_module_options_train_and_predict(data, box_head, stem_stride):
 def test_edge_head_starts_from_a_centred_box():
     torch.manual_seed(0)
     net = LocalizerNet(n_classes=2, in_channels=1, width=8, depth=3, box_head="edges")
-    _, boxes, _ = net(torch.rand(4, 1, 32, 32))
+    boxes = net(torch.rand(4, 1, 32, 32))[1]
     assert torch.all(boxes[:, 2:] > 0.2)  # positive height and width
     assert torch.allclose(boxes[:, :2], torch.full((4, 2), 0.5), atol=0.1)
     with pytest.raises(ValueError, match="box_head must be 'grid' or 'edges'"):

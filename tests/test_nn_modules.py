@@ -52,8 +52,24 @@ def test_finer_heatmaps_keep_the_readout_exact():
 def test_localizer_edges_head_runs_at_stride_four():
     net = LocalizerNet(n_classes=2, in_channels=1, width=4, depth=4, stem_stride=2)
     assert net.box.fine.stride == 4
-    presence, boxes, logits = net(torch.rand(2, 1, 64, 64))
+    # training mode: the edge logits too, over the 16 columns and 16 rows
+    presence, boxes, logits, (columns, rows) = net(torch.rand(2, 1, 64, 48))
     assert boxes.shape == (2, 4) and logits.shape == (2, 2)
+    assert columns.shape == (2, 2, 12) and rows.shape == (2, 2, 16)
+    presence, boxes, logits = net.eval()(torch.rand(2, 1, 64, 64))
+    assert presence.shape == (2,) and boxes.shape == (2, 4)
+
+
+def test_edge_logits_are_what_the_boxes_are_read_from():
+    net = LocalizerNet(n_classes=2, in_channels=1, width=4, depth=3)
+    _, boxes, _, (columns, rows) = net(torch.rand(3, 1, 32, 32))
+    centres = (torch.arange(8) + 0.5) / 8
+    x1, x2 = (torch.softmax(columns, dim=2) * centres).sum(dim=2).unbind(1)
+    y1, y2 = (torch.softmax(rows, dim=2) * centres).sum(dim=2).unbind(1)
+    torch.testing.assert_close(
+        boxes, torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, y2 - y1, x2 - x1], dim=1))
+    grid = LocalizerNet(n_classes=2, in_channels=1, width=4, depth=3, box_head="grid")
+    assert len(grid(torch.rand(3, 1, 32, 32))) == 3  # no edges to return
 
 
 @pytest.mark.parametrize(("top_down", "levels"),
@@ -64,7 +80,7 @@ def test_edge_top_down_path(top_down, levels):
                        edge_top_down=top_down)
     assert net.box.fine.levels == levels
     assert net.box.fine.stride == 4
-    _, boxes, _ = net(torch.rand(2, 1, 64, 64))
+    boxes = net(torch.rand(2, 1, 64, 64))[1]
     boxes.sum().backward()  # every level is used
     assert all(p.grad is not None for p in net.box.fine.parameters())
 
@@ -75,3 +91,23 @@ def test_edge_top_down_is_validated_and_names_itself():
     with pytest.raises(ValueError, match="edge_top_down must be one of"):
         LocalizerNet(n_classes=2, in_channels=1, width=4, box_head="grid",
                      edge_top_down=None)
+
+
+@pytest.mark.parametrize(("image_size", "stages", "deepest"),
+                         [((64, 64), 3, 4), ((64, 96), 3, 4), ((128, 128), 4, 4),
+                          ((80, 80), 4, 3), ((16, 16), 2, 4), ((24, 24), 3, 3),
+                          (None, 4, None)])
+def test_localizer_auto_depth_brings_the_deepest_map_to_four_cells(
+        image_size, stages, deepest):
+    net = LocalizerNet(n_classes=2, in_channels=1, width=4, image_size=image_size)
+    assert len(net.trunk.stages) == stages
+    if image_size is not None:
+        f = net.trunk(torch.rand(1, 1, *image_size))
+        assert min(f.shape[-2:]) == deepest
+        assert net.eval()(torch.rand(2, 1, *image_size))[1].shape == (2, 4)
+
+
+@pytest.mark.parametrize("depth", [0, -1, 2.5, True, "deep"])
+def test_localizer_depth_is_validated_and_names_itself(depth):
+    with pytest.raises(ValueError, match="depth must be a positive integer or 'auto'"):
+        LocalizerNet(n_classes=2, in_channels=1, width=4, depth=depth)

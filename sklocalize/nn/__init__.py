@@ -3,6 +3,7 @@
 from .losses import (
     LandmarkLoss,
     LocalizationLoss,
+    edge_loss,
     heatmap_loss,
     landmark_loss,
     localization_loss,
@@ -17,6 +18,7 @@ __all__ = [
     "LocalizationLoss",
     "LocalizerNet",
     "SoftArgmax2d",
+    "edge_loss",
     "heatmap_loss",
     "landmark_loss",
     "localization_loss",

@@ -17,7 +17,10 @@ Two forms:
     ``box_weight`` times a box (point) regression term (mean over annotated
     objects), plus ``class_weight`` times the cross-entropy of the class
     logits (mean over present objects). The presence term is weighted by
-    ``presence_weight``.
+    ``presence_weight``. With the distribution heads (landmark heatmaps, box
+    edges) an auxiliary term, weighted by ``heatmap_weight`` or
+    ``edge_weight``, pulls each distribution towards a Gaussian at the true
+    point or edge (:func:`heatmap_loss`, :func:`edge_loss`).
 
 The criteria (:class:`LocalizationLoss`, :class:`LandmarkLoss`) return the
 total, and keep the detached terms of the last call in ``terms_`` so the
@@ -33,6 +36,7 @@ from torch import nn
 from ..boxes import elementwise_generalized_box_iou
 
 __all__ = [
+    "edge_loss",
     "heatmap_loss",
     "LandmarkLoss",
     "LocalizationLoss",
@@ -122,7 +126,8 @@ def _regression(error, kind, beta):
 
 def localization_loss(presence, boxes, classes, target, *, kind="practical",
                       box_loss="smooth_l1", presence_weight=1.0, box_weight=1.0,
-                      class_weight=1.0, beta=0.05, from_logits=True):
+                      class_weight=1.0, beta=0.05, from_logits=True, edges=None,
+                      edge_weight=0.0, edge_sigma=0.5):
     """The masked localization loss and its terms.
 
     Parameters
@@ -149,12 +154,20 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
         Whether ``presence`` and ``classes`` are logits (the module's outputs)
         or probabilities (a prediction being scored). Probabilities are clipped
         to [1e-7, 1 - 1e-7] for the cross-entropies.
+    edges : tuple of two torch.Tensor, default=None
+        The edge head's logits ``(columns, rows)``, when the module returns
+        them (see :func:`edge_loss`).
+    edge_weight : float, default=0.0
+        Weight of :func:`edge_loss` in the practical form (with ``edges``);
+        0 leaves it out.
+    edge_sigma : float, default=0.5
 
     Returns
     -------
     total : torch.Tensor (scalar)
     terms : dict of str to torch.Tensor
-        ``presence``, ``box`` and ``class`` (unweighted).
+        ``presence``, ``box`` and ``class`` (unweighted), and ``edge`` when
+        used.
     """
     p_true = target[:, 0]
     present = p_true == 1
@@ -197,7 +210,21 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
     }
     total = (presence_weight * terms["presence"] + box_weight * terms["box"]
              + class_weight * terms["class"])
+    if edges is not None and edge_weight > 0:
+        terms["edge"] = edge_loss(edges, target, edge_sigma)
+        total = total + edge_weight * terms["edge"]
     return total, terms
+
+
+def _gaussian_log_weights(pos, k, sigma):
+    """``-d**2 / 2`` for ``d`` the distance, in ``sigma``, from each of ``k``
+    cells to relative positions ``pos``: the logarithm of an unnormalised
+    Gaussian. Cell ``i`` of ``k`` has its centre at ``(i + 0.5) / k``;
+    ``sigma`` is in cells. Returns ``pos.shape + (k,)``.
+    """
+    centres = (torch.arange(k, device=pos.device, dtype=pos.dtype) + 0.5) / k
+    d = (centres - pos[..., None]) * k / sigma
+    return -0.5 * d ** 2
 
 
 def heatmap_loss(heatmaps, target, sigma=1.0):
@@ -223,15 +250,60 @@ def heatmap_loss(heatmaps, target, sigma=1.0):
     pts = target[:, 1:].reshape(n, k, 2)
     visible = (target[:, :1] == 1) & torch.isfinite(pts).all(dim=2)
     pts = torch.nan_to_num(pts, nan=0.5)
-    xs = (torch.arange(w, device=heatmaps.device, dtype=pts.dtype) + 0.5) / w
-    ys = (torch.arange(h, device=heatmaps.device, dtype=pts.dtype) + 0.5) / h
-    dx = (xs[None, None, None, :] - pts[..., 0, None, None]) * w / sigma
-    dy = (ys[None, None, :, None] - pts[..., 1, None, None]) * h / sigma
-    g = torch.exp(-0.5 * (dx ** 2 + dy ** 2))
+    g = torch.exp(_gaussian_log_weights(pts[..., 1], h, sigma)[..., :, None]
+                  + _gaussian_log_weights(pts[..., 0], w, sigma)[..., None, :])
     g = g / g.sum(dim=(2, 3), keepdim=True).clamp(min=1e-12)
     logp = torch.log_softmax(heatmaps.reshape(n, k, -1).float(), dim=2)
     ce = -(g.reshape(n, k, -1) * logp).sum(dim=2)
     return _masked_mean(ce, visible)
+
+
+def edge_loss(edges, target, sigma=0.5):
+    """Cross-entropy of the box edges' 1-D distributions against Gaussians at
+    the true edges.
+
+    The localizer's edge head (:class:`sklocalize.nn.LocalizerNet` with
+    ``box_head="edges"``) reads each box edge as the soft-argmax of a
+    distribution over the columns (left, right) or rows (top, bottom) of a
+    feature map; this term pulls each distribution towards a narrow Gaussian
+    at the true edge, as :func:`heatmap_loss` does for landmark heatmaps (in
+    the spirit of the distribution focal loss of generalized focal loss).
+
+    Parameters
+    ----------
+    edges : tuple of two torch.Tensor
+        ``(columns, rows)``: the logits of shape ``(n_samples, 2, w)`` (left
+        and right edges over the map's columns) and ``(n_samples, 2, h)``
+        (top and bottom edges over its rows); cell ``i`` of ``k`` has its
+        centre at ``(i + 0.5) / k``.
+    target : torch.Tensor of shape (n_samples, 5 + n_classes)
+        The seed layout (relative ``b_x, b_y, b_h, b_w`` in columns 1-4).
+    sigma : float, default=0.5
+        The Gaussians' standard deviation, in cells of the map.
+
+    Returns
+    -------
+    loss : torch.Tensor (scalar)
+        Mean over annotated objects of the mean over the four edges of
+        ``-sum(g * log_softmax(logits))``; 0 (with a gradient path) when no
+        object is annotated.
+
+    References
+    ----------
+    .. [1] X. Li et al., "Generalized Focal Loss: Learning Qualified and
+       Distributed Bounding Boxes for Dense Object Detection", NeurIPS 2020.
+    """
+    columns, rows = edges
+    box = target[:, 1:5]
+    has_box = (target[:, 0] == 1) & torch.isfinite(box).all(dim=1)
+    bx, by, bh, bw = torch.nan_to_num(box, nan=0.5).to(columns.dtype).unbind(1)
+    ce = []
+    for logits, lo, hi in ((columns, bx - bw / 2, bx + bw / 2),
+                           (rows, by - bh / 2, by + bh / 2)):
+        g = torch.softmax(_gaussian_log_weights(torch.stack([lo, hi], dim=1),
+                                                logits.shape[2], sigma), dim=2)
+        ce.append(-(g * torch.log_softmax(logits.float(), dim=2)).sum(dim=2))
+    return _masked_mean(torch.cat(ce, dim=1).mean(dim=1), has_box)
 
 
 def landmark_loss(presence, points, target, *, kind="practical", point_loss="wing",
@@ -326,6 +398,10 @@ class LocalizationLoss(_TermsLoss):
     box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
     presence_weight, box_weight, class_weight : float, default=1.0
     beta : float, default=0.05
+    edge_weight : float, default=0.0
+        Weight of the edge term (see :func:`edge_loss`), used when the module
+        returns its edge logits (a fourth output).
+    edge_sigma : float, default=0.5
 
     Examples
     --------
@@ -339,7 +415,8 @@ class LocalizationLoss(_TermsLoss):
     """
 
     def __init__(self, kind="practical", box_loss="smooth_l1", presence_weight=1.0,
-                 box_weight=1.0, class_weight=1.0, beta=0.05):
+                 box_weight=1.0, class_weight=1.0, beta=0.05, edge_weight=0.0,
+                 edge_sigma=0.5):
         super().__init__()
         self.kind = kind
         self.box_loss = box_loss
@@ -347,14 +424,18 @@ class LocalizationLoss(_TermsLoss):
         self.box_weight = box_weight
         self.class_weight = class_weight
         self.beta = beta
+        self.edge_weight = edge_weight
+        self.edge_sigma = edge_sigma
 
     def forward(self, y_pred, y_true):
-        presence_logit, boxes, class_logits = y_pred
+        presence_logit, boxes, class_logits = y_pred[:3]
+        edges = y_pred[3] if len(y_pred) > 3 else None
         total, terms = localization_loss(
             presence_logit, boxes, class_logits, y_true, kind=self.kind,
             box_loss=self.box_loss, presence_weight=self.presence_weight,
             box_weight=self.box_weight, class_weight=self.class_weight,
-            beta=self.beta,
+            beta=self.beta, edges=edges, edge_weight=self.edge_weight,
+            edge_sigma=self.edge_sigma,
         )
         return self._keep(total, terms)
 
