@@ -104,9 +104,10 @@ class LocalizerEstimator(ImageEstimator):
         Test-time flip: predict on each image and its mirror image and average
         (boxes mirrored back; presence and class logits averaged), for twice
         the prediction time. On Caltech-3 it raised the mean IoU of the 24
-        models trained for ``benchmarks/results/ablation.md`` by 0.003 on
-        average (the defaults: 0.909 to 0.911 and 0.905 to 0.911 with two
-        seeds), lowering it for one (by 0.002). Set it to False, with
+        models trained for the seventh round of
+        ``benchmarks/results/ablation.md`` by 0.003 on average, lowering it
+        for one (by 0.002); it gains more with the edge term (the defaults:
+        0.913 to 0.921 and 0.914 to 0.920 with two seeds). Set it to False, with
         ``augment=Augmenter(flip=0, scale=(1, 1), shift=0)``, if your classes
         change meaning when mirrored.
     tta_shift : float, default=0.0

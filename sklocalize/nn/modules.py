@@ -166,9 +166,10 @@ class LocalizerNet(_ImageNetBase):
         the deepest feature map down to 4 cells a side or fewer, counting the
         stem's stride (3 for 64-px images, 4 for 128-px ones, 2 for 16-px
         ones; 4 without an ``image_size``). On Caltech-3 at 64 px, 3 stages
-        rather than 4 train in 0.85x the time and, with the estimator's edge
-        term, score a higher mean IoU (0.918 and 0.920 against 0.916 and
-        0.915, two seeds; ``benchmarks/results/ablation.md``).
+        rather than 4 train in about 0.83x the time and, with the
+        estimator's edge term, score a higher mean IoU (0.918 and 0.920
+        against 0.916 and 0.915, two seeds, with ``tta_flip``;
+        ``benchmarks/results/ablation.md``).
     grid : int, default=4
         For ``box_head="grid"``: the size of the pooled feature map.
     hidden : int, default=256
@@ -196,8 +197,9 @@ class LocalizerNet(_ImageNetBase):
         0.915 and 0.911 to 0.916 with ``tta_flip``), for 1.23x the training
         time; in the default's training time (37 epochs) it scored 0.910 and
         0.911 (0.908 and 0.914 with ``tta_flip``), a tie, so the default is
-        ``"direct"`` (``benchmarks/results/ablation.md``). Use it when you
-        can train longer.
+        ``"direct"`` (``benchmarks/results/ablation.md``). These figures are
+        for the earlier defaults (4 stages, no edge term); with the current
+        ones it scored 0.916 against 0.921 at 45 epochs, for 1.17x the time.
     image_size : tuple of (height, width), default=None
         Set by the estimator from the data; used by ``stem_stride="auto"`` and
         ``depth="auto"``.
