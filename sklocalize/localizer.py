@@ -52,7 +52,7 @@ class LocalizerEstimator(ImageEstimator):
         :class:`LandmarkEstimator`. On Caltech-3 (45 epochs, two seeds) it
         raised the mean IoU of the depth-4 trunk from 0.911 and 0.911 to
         0.916 and 0.915 (with ``tta_flip``), and of the depth-3 trunk (the
-        ``"auto"`` depth at 64 px) to 0.918-0.921 (four runs)
+        ``"auto"`` depth at 64 px) to 0.918-0.921 over four runs
         (``benchmarks/results/ablation.md``). 0 leaves it out.
     optimizer : torch optimizer class, default=torch.optim.AdamW
         Its arguments are routed with ``optimizer__<name>``.
