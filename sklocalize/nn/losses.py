@@ -33,7 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..boxes import elementwise_generalized_box_iou
+from ..boxes import box_convert, elementwise_generalized_box_iou
+from .modules import cell_centres
 
 __all__ = [
     "edge_loss",
@@ -222,8 +223,7 @@ def _gaussian_log_weights(pos, k, sigma):
     Gaussian. Cell ``i`` of ``k`` has its centre at ``(i + 0.5) / k``;
     ``sigma`` is in cells. Returns ``pos.shape + (k,)``.
     """
-    centres = (torch.arange(k, device=pos.device, dtype=pos.dtype) + 0.5) / k
-    d = (centres - pos[..., None]) * k / sigma
+    d = (cell_centres(k, pos) - pos[..., None]) * k / sigma
     return -0.5 * d ** 2
 
 
@@ -296,10 +296,10 @@ def edge_loss(edges, target, sigma=0.5):
     columns, rows = edges
     box = target[:, 1:5]
     has_box = (target[:, 0] == 1) & torch.isfinite(box).all(dim=1)
-    bx, by, bh, bw = torch.nan_to_num(box, nan=0.5).to(columns.dtype).unbind(1)
+    box = torch.nan_to_num(box, nan=0.5).to(columns.dtype)
+    x1, y1, x2, y2 = box_convert(box, "cxcyhw", "xyxy").unbind(1)
     ce = []
-    for logits, lo, hi in ((columns, bx - bw / 2, bx + bw / 2),
-                           (rows, by - bh / 2, by + bh / 2)):
+    for logits, lo, hi in ((columns, x1, x2), (rows, y1, y2)):
         g = torch.softmax(_gaussian_log_weights(torch.stack([lo, hi], dim=1),
                                                 logits.shape[2], sigma), dim=2)
         ce.append(-(g * torch.log_softmax(logits.float(), dim=2)).sum(dim=2))

@@ -25,6 +25,13 @@ from torch import nn
 __all__ = ["ConvTrunk", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
 
 
+def cell_centres(k, like):
+    """Centres of ``k`` equal cells spanning [0, 1]: cell ``i`` at
+    ``(i + 0.5) / k`` (the pixel-centre convention of every map read out
+    here), on ``like``'s device and dtype."""
+    return (torch.arange(k, device=like.device, dtype=like.dtype) + 0.5) / k
+
+
 def resolve_stem_stride(stem_stride, image_size):
     """``"auto"``: 2 for images of 48 px and more a side, else 1."""
     if stem_stride == "auto":
@@ -322,8 +329,7 @@ class _EdgeHead(nn.Module):
     def forward(self, f, stages):
         m = self.logits(self.fine(f, stages)).float()  # (n, 4, h, w)
         n, _, h, w = m.shape
-        xs = (torch.arange(w, device=m.device, dtype=m.dtype) + 0.5) / w
-        ys = (torch.arange(h, device=m.device, dtype=m.dtype) + 0.5) / h
+        xs, ys = cell_centres(w, m), cell_centres(h, m)
         # a fixed prior so that an untrained head starts from a centred box
         # half the image wide (left edges lean left, right edges right)
         sign = torch.tensor([-1.0, 1.0], device=m.device, dtype=m.dtype)[:, None]
@@ -352,8 +358,7 @@ class SoftArgmax2d(nn.Module):
         n, k, h, w = heatmaps.shape
         prob = torch.softmax(heatmaps.reshape(n, k, h * w).float(), dim=2)
         prob = prob.reshape(n, k, h, w)
-        xs = (torch.arange(w, device=heatmaps.device, dtype=prob.dtype) + 0.5) / w
-        ys = (torch.arange(h, device=heatmaps.device, dtype=prob.dtype) + 0.5) / h
+        xs, ys = cell_centres(w, prob), cell_centres(h, prob)
         x = (prob.sum(dim=2) * xs).sum(dim=2)
         y = (prob.sum(dim=3) * ys).sum(dim=2)
         return torch.stack([x, y], dim=2).reshape(n, 2 * k)
