@@ -57,6 +57,36 @@ def _describe(outputs):
     return type(outputs).__name__
 
 
+def _check_device(device):
+    """A clear ``ValueError`` for a device torch cannot use here, instead of
+    torch's own error from deep inside ``fit``."""
+    if device is None:
+        return
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            "device must be a torch device such as 'cpu', 'cuda' or 'cuda:1' (or "
+            f"None to leave the module where it is); got {device!r}."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} needs a GPU and a CUDA build of torch, but "
+                "torch.cuda.is_available() is False here; use device='cpu'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} names GPU {dev.index}, but only "
+                f"{torch.cuda.device_count()} GPU(s) are visible."
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} needs Apple's MPS backend, which is not available "
+            "here; use device='cpu'."
+        )
+
+
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly.
 
@@ -156,6 +186,7 @@ class ImageEstimator(NeuralNet):
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        _check_device(self.device)
 
     def _get_param_names(self):
         # skorch 1.4 also returns its private ``_params_to_validate``; clone and
@@ -525,8 +556,26 @@ class ImageEstimator(NeuralNet):
         with self._seeded(reset):
             if reset:
                 self.initialize()
+            self._check_monitors()
             NeuralNet.partial_fit(self, Xt, yt, **fit_params)
         return self
+
+    def _check_monitors(self):
+        """A clear error where a callback watches a validation score that a
+        fit without ``train_split`` never records (skorch's own error is a
+        ``KeyError`` from the history, after the first epoch)."""
+        if self.train_split is not None:
+            return
+        for name, callback in self.callbacks_:
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid"):
+                raise ValueError(
+                    f"The callback {name!r} ({type(callback).__name__}) monitors "
+                    f"{monitor!r}, a validation score, but train_split=None "
+                    "trains on all the data and records none. Set train_split "
+                    "(e.g. train_split=0.2) or the callback's monitor (e.g. "
+                    "'train_loss')."
+                )
 
     def _augmenter(self):
         """The training-time augmenter, or None."""

@@ -1,6 +1,7 @@
 """device="cuda": fit, predict, pickle on the GPU and load on a CPU-only machine.
 
-These run only where CUDA is available (they skip elsewhere, CI included).
+These run only where CUDA is available (they skip elsewhere, CI included),
+except the checks of devices that are not there, which run everywhere.
 """
 
 import pickle
@@ -47,3 +48,24 @@ def test_pickled_on_gpu_loads_on_a_cpu_only_machine(cls, make):
         assert loaded.device == "cpu"
         assert next(loaded.module_.parameters()).device.type == "cpu"
         np.testing.assert_allclose(loaded.predict_proba(X), ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("cls,make", CASES)
+def test_cuda_without_a_gpu_is_a_clear_error(cls, make):
+    X, y = make()
+    est = cls(device="cuda", max_epochs=1, random_state=0, **TINY_MODULE)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with pytest.raises(ValueError, match=r"device='cuda'.*use device='cpu'"):
+            est.fit(X, y)
+    assert not est.initialized_
+
+
+@pytest.mark.parametrize("device,match", [
+    ("gpu", r"device must be a torch device.*got 'gpu'"),
+    ("cuda:99", r"device='cuda:99'"),
+])
+def test_unknown_or_missing_device_is_a_clear_error(device, match):
+    X, y = tiny_localization()
+    est = LocalizerEstimator(device=device, max_epochs=1, **TINY_MODULE)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)

@@ -299,6 +299,17 @@ def test_early_stopping_on_validation_split(data):
     assert "callbacks__stop__patience" in est.get_params()
 
 
+def test_early_stopping_without_a_validation_split_is_a_clear_error(data):
+    X, y = data
+    est = tiny(max_epochs=3, callbacks=[("stop", EarlyStopping(patience=1))])
+    with pytest.raises(ValueError, match=r"'stop' \(EarlyStopping\) monitors "
+                                         r"'valid_loss'.*Set train_split"):
+        est.fit(X, y)
+    # monitoring the training loss needs no split
+    est.set_params(callbacks__stop__monitor="train_loss").fit(X, y)
+    assert 1 <= len(est.history_) <= 3
+
+
 def test_verbose_prints_table_and_progress(data, capsys):
     X, y = data
     tiny().fit(X, y)
