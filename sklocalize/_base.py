@@ -556,14 +556,27 @@ class ImageEstimator(NeuralNet):
         with self._seeded(reset):
             if reset:
                 self.initialize()
-            self._check_monitors()
+            self._check_callbacks()
             NeuralNet.partial_fit(self, Xt, yt, **fit_params)
         return self
 
-    def _check_monitors(self):
-        """A clear error where a callback watches a validation score that a
-        fit without ``train_split`` never records (skorch's own error is a
-        ``KeyError`` from the history, after the first epoch)."""
+    def _check_callbacks(self):
+        """Clear errors for two callback mistakes that skorch lets through: a
+        ``callbacks__<name>__<param>`` for a callback that does not exist (a
+        typo skorch ignores silently), and a callback that watches a
+        validation score that a fit without ``train_split`` never records
+        (skorch's error is a ``KeyError`` from the history after the first
+        epoch)."""
+        if self.callbacks == "disable":  # none run, none monitor
+            return
+        names = [name for name, _ in self._uniquely_named_callbacks()]
+        for key in self.get_params_for("callbacks"):
+            name = key.split("__")[0]
+            if name not in names:
+                raise ValueError(
+                    f"callbacks__{key} sets a callback named {name!r}, but there is "
+                    f"none; the callbacks are {names}."
+                )
         if self.train_split is not None:
             return
         for name, callback in self.callbacks_:

@@ -310,6 +310,17 @@ def test_early_stopping_without_a_validation_split_is_a_clear_error(data):
     assert 1 <= len(est.history_) <= 3
 
 
+def test_parameter_of_a_callback_that_does_not_exist_is_refused(data):
+    X, y = data
+    est = tiny(callbacks__lr_shedule__warmup=0.2)  # a typo skorch would ignore
+    with pytest.raises(ValueError, match=r"callbacks__lr_shedule__warmup sets a "
+                                         r"callback named 'lr_shedule'.*'lr_schedule'"):
+        est.fit(X, y)
+    est = tiny(callbacks__lr_schedule__warmup=0.2).fit(X, y)
+    assert dict(est.callbacks_)["lr_schedule"].warmup == 0.2
+    assert tiny(callbacks="disable").fit(X, y).callbacks_ == []
+
+
 def test_verbose_prints_table_and_progress(data, capsys):
     X, y = data
     tiny().fit(X, y)
