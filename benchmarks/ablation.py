@@ -117,7 +117,8 @@ def main(argv=None):
                              "tta_flip, tta_shift, reframe) to report for each "
                              "trained configuration; default: tta_flip as "
                              "trained and switched")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random_state of each configuration that sets none")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -128,8 +129,9 @@ def main(argv=None):
         if isinstance(params.get("augment"), dict):
             params["augment"] = Augmenter(**params["augment"])
         variants = json.loads(args.predict) if args.predict is not None else None
-        fit_and_report(json.dumps(cfg), cls(random_state=args.seed, **fixed, **params),
-                       X, y, evaluate, variants)
+        params.setdefault("random_state", args.seed)  # a config's own seed wins
+        fit_and_report(json.dumps(cfg), cls(**fixed, **params), X, y, evaluate,
+                       variants)
 
 
 if __name__ == "__main__":
