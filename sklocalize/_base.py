@@ -648,6 +648,7 @@ class ImageEstimator(NeuralNet):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
+        _check_device(self.device)  # e.g. set_params(device="cuda") after fit
 
     def _outputs(self, X):
         """The module's outputs on ``X`` as float64 numpy arrays."""

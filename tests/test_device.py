@@ -58,6 +58,11 @@ def test_cuda_without_a_gpu_is_a_clear_error(cls, make):
         with pytest.raises(ValueError, match=r"device='cuda'.*use device='cpu'"):
             est.fit(X, y)
     assert not est.initialized_
+    est.set_params(device="cpu").fit(X, y)
+    est.set_params(device="cuda")
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with pytest.raises(ValueError, match=r"device='cuda'.*use device='cpu'"):
+            est.predict(X)
 
 
 @pytest.mark.parametrize("device,match", [
