@@ -37,7 +37,7 @@ def test_schedule_follows_set_params_and_can_be_disabled():
     assert len(lrs(est)) == 2 * 4
     flat = tiny(callbacks__lr_schedule=None).fit(X, y)
     assert lrs(flat) == []
-    assert flat.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert flat.optimizer_.param_groups[0]["lr"] == pytest.approx(flat.lr)
 
 
 def test_factor_shape():
