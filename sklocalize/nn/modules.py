@@ -32,6 +32,12 @@ def cell_centres(k, like):
     return (torch.arange(k, device=like.device, dtype=like.dtype) + 0.5) / k
 
 
+def _is_positive_int(value):
+    """Whether ``value`` is a positive integer (numpy's too; not a bool)."""
+    return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+            and value >= 1)
+
+
 def resolve_stem_stride(stem_stride, image_size):
     """``"auto"``: 2 for images of 48 px and more a side, else 1."""
     if stem_stride == "auto":
@@ -50,8 +56,7 @@ def resolve_depth(depth, image_size, stem_stride):
             return 4
         side = min(image_size) / stem_stride
         return next((d for d in range(1, 4) if side / 2 ** d <= 4), 4)
-    if (not isinstance(depth, (int, np.integer)) or isinstance(depth, bool)
-            or depth < 1):
+    if not _is_positive_int(depth):
         raise ValueError(f"depth must be a positive integer or 'auto'; got {depth!r}.")
     return int(depth)
 
@@ -280,8 +285,7 @@ class _FineMap(nn.Module):
 
     def __init__(self, trunk, stride=4, name="stride", top_down="direct"):
         super().__init__()
-        if (not isinstance(stride, (int, np.integer)) or isinstance(stride, bool)
-                or stride < 1):
+        if not _is_positive_int(stride):
             raise ValueError(f"{name} must be a positive integer (a stride in input "
                              f"pixels); got {stride!r}.")
         target = _fine_stage(trunk, stride)
