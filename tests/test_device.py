@@ -74,3 +74,18 @@ def test_unknown_or_missing_device_is_a_clear_error(device, match):
     est = LocalizerEstimator(device=device, max_epochs=1, **TINY_MODULE)
     with pytest.raises(ValueError, match=match):
         est.fit(X, y)
+
+
+def test_gpu_index_that_is_not_there_and_missing_mps_are_clear_errors():
+    X, y = tiny_localization()
+    est = LocalizerEstimator(device="cuda:3", max_epochs=1, **TINY_MODULE)
+    with mock.patch("torch.cuda.is_available", return_value=True), \
+            mock.patch("torch.cuda.device_count", return_value=1):
+        with pytest.raises(ValueError, match=r"device='cuda:3' names GPU 3, but "
+                                             r"only 1 GPU\(s\) are visible"):
+            est.fit(X, y)
+    est.set_params(device="mps")
+    with mock.patch("torch.backends.mps.is_available", return_value=False):
+        with pytest.raises(ValueError, match=r"device='mps' needs Apple's MPS "
+                                             r"backend.*use device='cpu'"):
+            est.fit(X, y)
