@@ -54,7 +54,13 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .boxes import BOX_FORMATS, _check_image_size, box_convert, boxes_to_pixels
+from .boxes import (
+    BOX_FORMATS,
+    _check_image_size,
+    box_convert,
+    boxes_to_pixels,
+    clip_boxes,
+)
 
 __all__ = [
     "LOCALIZATION_COLUMNS",
@@ -359,14 +365,15 @@ def decode_localization(presence_proba, boxes, class_proba, threshold=0.5):
     Returns
     -------
     y : ndarray of shape (n_samples, 5 + n_classes)
-        Where ``p_c = 0`` the box and class entries (the "don't care" entries)
-        are filled with 0.
+        Boxes are clipped to the image (the part of each box inside it).
+        Where ``p_c = 0`` the box and class entries (the "don't care"
+        entries) are filled with 0.
     """
     n, k = class_proba.shape
     y = np.zeros((n, 5 + k))
     present = np.asarray(presence_proba) >= threshold
     y[:, 0] = present
-    y[present, 1:5] = np.clip(boxes[present], 0.0, 1.0)
+    y[present, 1:5] = clip_boxes(np.asarray(boxes, dtype=float)[present], "cxcyhw")
     y[np.flatnonzero(present), 5 + class_proba[present].argmax(axis=1)] = 1
     return y
 

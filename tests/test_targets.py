@@ -124,6 +124,15 @@ def test_decode_localization_fills_dont_care_with_zero():
     check_localization_target(y)
 
 
+def test_decode_localization_clips_boxes_to_the_image_edge_by_edge():
+    # x from -0.1 to 0.3 and y from 0.8 to 1.2: the part inside the image is
+    # x 0-0.3, y 0.8-1 (clipping b_x, b_y, b_h, b_w one by one would keep them)
+    boxes = np.array([[0.1, 1.0, 0.4, 0.4]])
+    y = decode_localization(np.array([0.9]), boxes, np.array([[0.2, 0.8]]))
+    np.testing.assert_allclose(y, [[1, 0.15, 0.9, 0.2, 0.3, 0, 1]])
+    np.testing.assert_array_equal(boxes, [[0.1, 1.0, 0.4, 0.4]])  # not modified
+
+
 def lm_y():
     return np.array([
         [1, 0.2, 0.3, 0.8, 0.3, np.nan, np.nan],
