@@ -161,7 +161,14 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--negatives", type=float, default=0.2,
                         help="share of images that give a background crop")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the background crops (the test split's "
+                             "use seed + 1), and the CNNs' random_state unless "
+                             "--seeds is given")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="train the CNNs once per seed (their random_state; "
+                             "the split and crops stay those of --seed) and "
+                             "add a row of the mean over seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["default", "seed", "hog"])
@@ -189,27 +196,40 @@ def main(argv=None):
           f"({int((yt_train[:, 0] == 0).sum())} negatives), test {len(X_test)} "
           f"({int((yt_test[:, 0] == 0).sum())} negatives)")
 
-    runs = {}
-    if "default" not in args.skip:
-        runs["sklocalize defaults"] = LocalizerEstimator(
-            max_epochs=args.epochs, random_state=args.seed)
-    if "seed" not in args.skip:
-        runs["sklocalize seed settings (loss='seed', no augmentation)"] = \
-            LocalizerEstimator(max_epochs=args.epochs, random_state=args.seed,
-                               loss="seed", augment=None, tta_flip=False)
-    results = []
-    for name, est in runs.items():
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    tag = (lambda seed: f" (seed {seed})") if len(seeds) > 1 else (lambda seed: "")
+    runs = []
+    for seed in seeds:
+        if "default" not in args.skip:
+            runs.append(("sklocalize defaults", seed, LocalizerEstimator(
+                max_epochs=args.epochs, random_state=seed)))
+    for seed in seeds:
+        if "seed" not in args.skip:
+            runs.append(("sklocalize seed settings (loss='seed', no augmentation)",
+                         seed, LocalizerEstimator(
+                             max_epochs=args.epochs, random_state=seed,
+                             loss="seed", augment=None, tta_flip=False)))
+    results, by_name = [], {}
+    for name, seed, est in runs:
         t0 = time.perf_counter()
         est.fit(X_train, y_train)
         seconds = time.perf_counter() - t0
-        scores = evaluate(yt_test, est.predict(X_test))
-        results.append({"model": name, **scores, "train s": seconds})
-        print(results[-1], flush=True)
+        rows = [(name, evaluate(yt_test, est.predict(X_test)))]
         if name == "sklocalize defaults":  # the same model, test-time flip off
             est.set_params(tta_flip=False)
-            results.append({"model": name + ", tta_flip=False",
-                            **evaluate(yt_test, est.predict(X_test)),
+            rows.append((name + ", tta_flip=False",
+                         evaluate(yt_test, est.predict(X_test))))
+        for row_name, scores in rows:
+            results.append({"model": row_name + tag(seed), **scores,
                             "train s": seconds})
+            by_name.setdefault(row_name, []).append(results[-1])
+            print(results[-1], flush=True)
+    if len(seeds) > 1:  # the mean over seeds, after each model's own rows
+        for row_name, rows in by_name.items():
+            mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]
+                    if k != "model"}
+            results.append({"model": f"{row_name} (mean of {len(rows)} seeds)",
+                            **mean})
             print(results[-1], flush=True)
     if "hog" not in args.skip:
         t0 = time.perf_counter()
@@ -232,7 +252,10 @@ def main(argv=None):
         f"{args.image_size}x{args.image_size} RGB; train {len(X_train)} images, "
         f"test {len(X_test)} images, of which "
         f"{int((yt_test[:, 0] == 0).sum())} background crops (p_c = 0). "
-        f"{args.epochs} epochs for the CNNs. IoU columns are over truly present "
+        f"{args.epochs} epochs for the CNNs"
+        + (f", each trained with random_state {', '.join(map(str, seeds))}"
+           if len(seeds) > 1 else "")
+        + ". IoU columns are over truly present "
         "objects; localization accuracy counts absent images too.\n\n"
         f"{table}\n\n"
         "Images: Caltech-101 (Fei-Fei, Fergus, Perona, 2004), CC BY 4.0.\n")

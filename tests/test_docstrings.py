@@ -68,3 +68,37 @@ def test_estimator_methods_documented(cls_name):
         parsed = docscrape.FunctionDoc(getattr(cls, method))
         assert parsed["Parameters"], f"{cls_name}.{method}: no Parameters"
         assert parsed["Returns"], f"{cls_name}.{method}: no Returns"
+
+
+@pytest.mark.parametrize("cls_name", sorted(NEEDS_EXAMPLES))
+def test_estimator_documented_defaults_match_the_signature(cls_name):
+    # "name : type, default=value" (or "a, b : type, default=1, 2") must say
+    # what the estimator really defaults to; values that are not Python
+    # literals (classes, "auto"-style names in prose) are compared by name
+    import ast
+
+    import sklocalize
+
+    cls = getattr(sklocalize, cls_name)
+    params = cls().get_params(deep=False)
+    checked = 0
+    for param in docscrape.ClassDoc(cls)["Parameters"]:
+        if "default=" not in param.type:
+            continue
+        names = [n.strip() for n in param.name.split(",")]
+        text = param.type.split("default=", 1)[1].strip()
+        values = [v.strip() for v in text.split(",")] if len(names) > 1 else [text]
+        for name, value in zip(names, values, strict=True):
+            if name not in params:
+                continue
+            actual = params[name]
+            try:
+                expected = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                assert value.split(".")[-1] == getattr(actual, "__name__", actual), (
+                    f"{cls_name}({name}): documented {value}, default {actual!r}")
+            else:
+                assert expected == actual, (
+                    f"{cls_name}({name}): documented {value}, default {actual!r}")
+            checked += 1
+    assert checked >= 10
