@@ -15,6 +15,11 @@ Compared on the same split, in one run:
 - a classical scikit-learn pipeline: HOG features (scikit-image) + Ridge for
   the box + LogisticRegression for the class (with "absent" as a class).
 
+``--seeds 0 1 2`` trains each CNN once per seed (its ``random_state``; the
+split and the background crops stay the same) and adds the mean over seeds:
+single runs differ by one to three test images, so ``caltech3.md`` reports
+the mean of three.
+
 Writes benchmarks/results/caltech3.md. Caltech-101: Fei-Fei, Fergus and Perona
 (2004), CC BY 4.0.
 """
