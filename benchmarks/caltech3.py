@@ -202,20 +202,17 @@ def main(argv=None):
           f"({int((yt_test[:, 0] == 0).sum())} negatives)")
 
     seeds = args.seeds if args.seeds is not None else [args.seed]
-    tag = (lambda seed: f" (seed {seed})") if len(seeds) > 1 else (lambda seed: "")
-    runs = []
-    for seed in seeds:
-        if "default" not in args.skip:
-            runs.append(("sklocalize defaults", seed, LocalizerEstimator(
-                max_epochs=args.epochs, random_state=seed)))
-    for seed in seeds:
-        if "seed" not in args.skip:
-            runs.append(("sklocalize seed settings (loss='seed', no augmentation)",
-                         seed, LocalizerEstimator(
-                             max_epochs=args.epochs, random_state=seed,
-                             loss="seed", augment=None, tta_flip=False)))
+    cnns = {  # --skip key: (row name, settings besides max_epochs and the seed)
+        "default": ("sklocalize defaults", {}),
+        "seed": ("sklocalize seed settings (loss='seed', no augmentation)",
+                 {"loss": "seed", "augment": None, "tta_flip": False}),
+    }
+    runs = [(name, seed, settings) for key, (name, settings) in cnns.items()
+            if key not in args.skip for seed in seeds]
     results, by_name = [], {}
-    for name, seed, est in runs:
+    for name, seed, settings in runs:
+        est = LocalizerEstimator(max_epochs=args.epochs, random_state=seed,
+                                 **settings)
         t0 = time.perf_counter()
         est.fit(X_train, y_train)
         seconds = time.perf_counter() - t0
@@ -225,7 +222,8 @@ def main(argv=None):
             rows.append((name + ", tta_flip=False",
                          evaluate(yt_test, est.predict(X_test))))
         for row_name, scores in rows:
-            results.append({"model": row_name + tag(seed), **scores,
+            suffix = f" (seed {seed})" if len(seeds) > 1 else ""
+            results.append({"model": row_name + suffix, **scores,
                             "train s": seconds})
             by_name.setdefault(row_name, []).append(results[-1])
             print(results[-1], flush=True)
