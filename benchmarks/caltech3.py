@@ -10,7 +10,7 @@ Compared on the same split, in one run:
 
 - sklocalize LocalizerEstimator with its defaults (``max_epochs`` set here),
   and the same model predicted without its test-time flip;
-- the same estimator with the seed's textbook settings (``loss="seed"``, no
+- the same estimator with the seed's textbook settings (``loss="squared_error"``, no
   augmentation);
 - a classical scikit-learn pipeline: HOG features (scikit-image) + Ridge for
   the box + LogisticRegression for the class (with "absent" as a class).
@@ -204,8 +204,9 @@ def main(argv=None):
     seeds = args.seeds if args.seeds is not None else [args.seed]
     cnns = {  # --skip key: (row name, settings besides max_epochs and the seed)
         "default": ("sklocalize defaults", {}),
-        "seed": ("sklocalize seed settings (loss='seed', no augmentation)",
-                 {"loss": "seed", "augment": None, "tta_flip": False}),
+        "seed": ("sklocalize textbook settings (loss='squared_error', no "
+                 "augmentation)",
+                 {"loss": "squared_error", "augment": None, "tta_flip": False}),
     }
     runs = [(name, seed, settings) for key, (name, settings) in cnns.items()
             if key not in args.skip for seed in seeds]

@@ -53,9 +53,10 @@ from ablation import caltech3_split, fit_and_report  # noqa: E402
 from caltech3 import evaluate  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
-from sklocalize.augment import Augmenter, affine_transform, warp_images  # noqa: E402
+from sklocalize.augment import Augmenter, affine_transform  # noqa: E402
 from sklocalize.boxes import box_convert  # noqa: E402
 from sklocalize.callbacks import PreciseBatchNorm  # noqa: E402
+from sklocalize.geometry import warp_images  # noqa: E402
 from sklocalize.nn import LocalizerNet  # noqa: E402
 
 
@@ -95,8 +96,8 @@ class CutoutAugmenter(Augmenter):
         super().__init__(**kwargs)
         self.erase, self.size = erase, size
 
-    def __call__(self, X, y, targets):
-        X, y = super().__call__(X, y, targets)
+    def __call__(self, X, y, task):
+        X, y = super().__call__(X, y, task)
         n, _, h, w = X.shape
         sh, sw = max(1, int(self.size * h)), max(1, int(self.size * w))
         top = torch.randint(0, h - sh + 1, (n, 1, 1))
@@ -114,12 +115,12 @@ class WholePixelShiftAugmenter(Augmenter):
         super().__init__(**kwargs)
         self.pixels = pixels
 
-    def __call__(self, X, y, targets):
-        X, y = super().__call__(X, y, targets)
+    def __call__(self, X, y, task):
+        X, y = super().__call__(X, y, task)
         n, _, h, w = X.shape
         moves = torch.randint(-self.pixels, self.pixels + 1, (n, 2))
         shift = moves.to(X.dtype) / torch.tensor([w, h], dtype=X.dtype)
-        return affine_transform(X, y, targets, torch.ones(n), shift)
+        return affine_transform(X, y, task, torch.ones(n), shift)
 
 
 class TopDownLightNet(LocalizerNet):

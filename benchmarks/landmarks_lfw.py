@@ -38,14 +38,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator  # noqa: E402
-from sklocalize.augment import (  # noqa: E402
-    Augmenter,
-    LandmarkTargets,
-    affine_transform,
-)
+from sklocalize.augment import Augmenter, affine_transform  # noqa: E402
 from sklocalize.datasets import load_landmark_file  # noqa: E402
 from sklocalize.metrics import failure_rate, landmark_nme, landmark_pck  # noqa: E402
 from sklocalize.targets import encode_landmark_target  # noqa: E402
+from sklocalize.tasks import LandmarkTask  # noqa: E402
 
 NAMES = ["left_eye", "right_eye", "nose", "mouth_left", "mouth_right"]
 FLIP_PAIRS = [(0, 1), (3, 4)]
@@ -57,7 +54,7 @@ def reframe(X, y, scale=1.0, shift=(0.0, 0.0)):
     Xt = torch.from_numpy(X).float()
     yt = torch.from_numpy(y).float()
     n = len(X)
-    Xo, yo = affine_transform(Xt, yt, LandmarkTargets(FLIP_PAIRS),
+    Xo, yo = affine_transform(Xt, yt, LandmarkTask(len(NAMES), FLIP_PAIRS),
                               torch.full((n,), scale), torch.tensor([shift] * n))
     return Xo.round().clamp(0, 255).to(torch.uint8).numpy(), yo.double().numpy()
 

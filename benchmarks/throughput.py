@@ -23,6 +23,7 @@ model. Writes benchmarks/results/throughput.md.
 """
 
 import argparse
+import copy
 import json
 import platform
 import subprocess
@@ -69,12 +70,10 @@ def estimator(kind, batch_size, seed=0):
 def raw_components(est, memory_format):
     """A fresh module, criterion and optimizer built as the fitted estimator
     builds them: the raw loop trains the very same things."""
-    module = type(est.module_)(**{
-        **est._accepted_kwargs(est.module, est._module_data_kwargs()),
-        **est.get_params_for("module")}).to(memory_format=memory_format)
-    criterion = type(est.criterion_)(**est._accepted_kwargs(
-        est.criterion, est._criterion_kwargs()))
-    return module, criterion, torch.optim.AdamW(module.parameters(), lr=est.lr)
+    twin = copy.deepcopy(est)
+    twin.initialize_module().initialize_criterion()
+    module = twin.module_.to(memory_format=memory_format)
+    return module, twin.criterion_, torch.optim.AdamW(module.parameters(), lr=est.lr)
 
 
 def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator):
@@ -216,7 +215,7 @@ def levers(n, batch_size, threads):
 
 
 def sklocalize_dataset():
-    from sklocalize.augment import ImageDataset
+    from sklocalize.dataset import ImageDataset
 
     return ImageDataset
 

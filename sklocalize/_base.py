@@ -1,19 +1,33 @@
 """The shared base of the estimators: a skorch ``NeuralNet`` for image input.
 
-It holds everything the two tasks share: image checks and conversion,
-scikit-learn-style parameter validation, seeding, the batched data pipeline,
-device handling, per-term loss history, and the plumbing that turns module
-outputs into the seed layouts. :class:`~sklocalize.LocalizerEstimator` and
-:class:`~sklocalize.LandmarkEstimator` only say what is particular to them.
+It holds the ``NeuralNet`` plumbing the two tasks share: parameter checks,
+default callbacks and the per-term loss history, components sized from the
+data, seeding, the fit path, the split and the batched iterators, and the
+prediction path. What is particular to a task lives elsewhere: how its target
+moves (:mod:`sklocalize.tasks`), test-time augmentation (:mod:`sklocalize.tta`),
+input checks (``_validation``).
+
+A subclass supplies two hooks and may override two more:
+
+- ``_task()``: the task object (:mod:`sklocalize.tasks`), built from the
+  estimator's parameters and what ``fit`` learnt;
+- ``_encode_target(y, reset)``: the target checked and encoded into its seed
+  layout (learning the data-dependent attributes when ``reset``);
+- ``_default_augmenter()``: what ``augment="default"`` means;
+- ``_tta_options()``: the keyword arguments of
+  :func:`sklocalize.tta.predict_outputs`.
+
+Its loss parameters are listed in ``_loss_params``: they have the
+criterion's names and defaults.
 """
 
 import contextlib
+import copy
 import inspect
 import numbers
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
@@ -29,26 +43,11 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.dataset import ValidSplit
 from torch.utils.data import DataLoader
 
-from .augment import (
-    AugmentedDataset,
-    Augmenter,
-    ImageDataset,
-    _float_images,
-    collate_batch,
-    is_batched_dataset,
-    warp_images,
-)
+from ._validation import check_device, check_images
+from .augment import Augmenter
 from .callbacks import CosineLR, PreciseBatchNorm
-
-MIN_IMAGE_SIZE = 16
-# the four diagonal moves of the tta_shift copies, in units of tta_shift pixels
-_TTA_MOVES = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=np.float32)
-_NO_MOVE = np.zeros((1, 2), dtype=np.float32)
-
-
-def _all_finite(arr, chunk=512):
-    """``np.isfinite(arr).all()`` without a boolean copy of all of ``arr``."""
-    return all(np.isfinite(arr[i:i + chunk]).all() for i in range(0, len(arr), chunk))
+from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
+from .tta import predict_outputs
 
 
 def _describe(outputs):
@@ -57,50 +56,41 @@ def _describe(outputs):
     return type(outputs).__name__
 
 
-def _check_device(device):
-    """A clear ``ValueError`` for a device torch cannot use here, instead of
-    torch's own error from deep inside ``fit``."""
-    if device is None:
-        return
+def _accepted(component, kwargs):
+    """The entries of ``kwargs`` that ``component``'s ``__init__`` accepts."""
+    cls = component if inspect.isclass(component) else type(component)
     try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(
-            "device must be a torch device such as 'cpu', 'cuda' or 'cuda:1' (or "
-            f"None to leave the module where it is); got {device!r}."
-        ) from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} needs a GPU and a CUDA build of torch, but "
-                "torch.cuda.is_available() is False here; use device='cpu'."
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r} names GPU {dev.index}, but only "
-                f"{torch.cuda.device_count()} GPU(s) are visible."
-            )
-    elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"device={device!r} needs Apple's MPS backend, which is not available "
-            "here; use device='cpu'."
-        )
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def _init_params(cls):
+    """The named parameters of ``cls.__init__`` (no ``*args``/``**kwargs``)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: p for name, p in params.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def loss_defaults(criterion, names):
+    """The defaults of the parameters ``names`` of the criterion class: the
+    estimators take their loss parameters' defaults from here, so that the
+    two never drift apart."""
+    params = _init_params(criterion)
+    return {name: params[name].default for name in names}
 
 
 class ImageEstimator(NeuralNet):
-    """Base class of the estimators; not meant to be used directly.
+    """Base class of the estimators; not meant to be used directly (see the
+    module's docstring for what a subclass supplies)."""
 
-    Subclasses set ``_loss_terms``, ``_criterion_params`` (the estimator
-    parameters passed on to the criterion) and ``_n_predicted`` (how many of
-    the module's leading outputs prediction reads), and implement
-    ``_encode_target(y, reset)``, ``_module_data_kwargs()``, ``_targets()``
-    (how augmentation moves the target), ``_unflip(outputs)`` (test-time
-    flip) and ``_warped_back(outputs, matrix, shift)`` (test-time shifts), and
-    may override ``_check_flip(param)``.
-    """
-
-    _loss_terms = ()
-    _criterion_params = ()
+    _loss_params = ()
 
     _parameter_constraints = {
         "module": [callable],
@@ -172,6 +162,7 @@ class ImageEstimator(NeuralNet):
         self.tta_flip = tta_flip
         self.tta_shift = tta_shift
 
+
     # ------------------------------------------------------------------
     # parameters
 
@@ -186,7 +177,7 @@ class ImageEstimator(NeuralNet):
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
-        _check_device(self.device)
+        check_device(self.device)
 
     def _get_param_names(self):
         # skorch 1.4 also returns its private ``_params_to_validate``; clone and
@@ -207,7 +198,7 @@ class ImageEstimator(NeuralNet):
         self : object
         """
         super().set_params(**kwargs)
-        if self.initialized_ and any(k in self._criterion_params for k in kwargs):
+        if self.initialized_ and any(k in self._loss_params for k in kwargs):
             self._initialize_criterion()
         return self
 
@@ -221,11 +212,11 @@ class ImageEstimator(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
-        for term in self._loss_terms:
-            callbacks.append((f"train_{term}_loss", PassthroughScoring(
-                name=f"train_{term}_loss", on_train=True)))
-            callbacks.append((f"valid_{term}_loss", PassthroughScoring(
-                name=f"valid_{term}_loss")))
+        for term in self._task().loss_terms:
+            for prefix in ("train", "valid"):
+                name = f"{prefix}_{term}_loss"
+                callbacks.append((name, PassthroughScoring(
+                    name=name, on_train=prefix == "train")))
         callbacks.append(("lr_schedule", CosineLR()))
         callbacks.append(("precise_bn", PreciseBatchNorm()))
         callbacks.append(("print_log", PrintLog()))
@@ -246,9 +237,9 @@ class ImageEstimator(NeuralNet):
         already in that mode.
 
         skorch calls it for every batch, and ``Module.train`` sets the flag
-        on each submodule through ``nn.Module.__setattr__``: about 1 ms a
-        batch for the default networks, 2% of a prediction's time on 2 CPU
-        cores. Reading the flags is cheaper; the modes end as skorch's.
+        on each submodule through ``nn.Module.__setattr__``, a cost that
+        shows in prediction's time on a small CPU; reading the flags is
+        cheaper, and the modes end as skorch's.
         """
         for name in self._modules + self._criteria:
             module = getattr(self, name + "_")
@@ -269,63 +260,6 @@ class ImageEstimator(NeuralNet):
     # ------------------------------------------------------------------
     # components sized from the data
 
-    def _accepted_kwargs(self, component, kwargs):
-        """The entries of ``kwargs`` that ``component``'s ``__init__`` accepts."""
-        cls = component if inspect.isclass(component) else type(component)
-        try:
-            params = inspect.signature(cls).parameters
-        except (TypeError, ValueError):
-            return {}
-        if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-            return dict(kwargs)
-        return {k: v for k, v in kwargs.items() if k in params}
-
-    def initialize_module(self):
-        """Build the module with the sizes learned at fit.
-
-        The sizes (``in_channels`` and ``n_classes`` or ``n_landmarks``) come
-        from the data, not from ``set_params``; they are passed to a module
-        class whose ``__init__`` accepts them. An already built module instance
-        is used as it is.
-        """
-        kwargs = self.get_params_for("module")
-        if inspect.isclass(self.module) or kwargs:
-            data_kwargs = self._accepted_kwargs(self.module, self._module_data_kwargs())
-            for key, value in data_kwargs.items():
-                if key in kwargs and kwargs[key] != value:
-                    raise ValueError(
-                        f"module__{key}={kwargs[key]!r} conflicts with the data, "
-                        f"which has {key}={value!r}; the estimator sets {key} "
-                        "from the data at fit, so leave it out."
-                    )
-            kwargs = {**kwargs, **data_kwargs}
-        module = self.initialized_instance(self.module, kwargs)
-        # channels_last: measured faster for conv training on CPU here
-        self.module_ = module.to(memory_format=torch.channels_last)
-        return self
-
-    def initialize_criterion(self):
-        """Build the criterion with the estimator's loss parameters.
-
-        ``criterion__*`` parameters take precedence over the estimator's own
-        loss parameters (``loss``, the weights, ...).
-        """
-        kwargs = {
-            **self._accepted_kwargs(self.criterion, self._criterion_kwargs()),
-            **self.get_params_for("criterion"),
-        }
-        if not inspect.isclass(self.criterion) and not kwargs:
-            self.criterion_ = self.criterion
-        else:
-            self.criterion_ = self.initialized_instance(self.criterion, kwargs)
-        return self
-
-    def _criterion_kwargs(self):
-        """The loss parameters, named as the criterion names them (the
-        estimator's ``loss`` is the criterion's ``kind``)."""
-        return {("kind" if name == "loss" else name): getattr(self, name)
-                for name in self._criterion_params}
-
     def _data_attribute(self, name):
         try:
             return getattr(self, name)
@@ -335,75 +269,86 @@ class ImageEstimator(NeuralNet):
                 "call 'fit' (not 'initialize') first."
             ) from None
 
-    # ------------------------------------------------------------------
-    # images
+    def initialize_module(self):
+        """Build the module with the sizes learned at fit.
 
-    def _check_images(self, X, *, reset):
-        """Validate ``X`` and return it as a (n, C, H, W) tensor.
-
-        uint8 images are kept as uint8 (scaled per batch); float32 images are
-        shared with the caller's array; other floats are converted to float32.
-        The caller's object is never written to.
+        The sizes (``in_channels``, ``image_size`` and the task's, e.g.
+        ``n_classes`` or ``n_landmarks``) come from the data, not from
+        ``set_params``; they are passed to a module class whose ``__init__``
+        accepts them. An already built module instance is used as it is.
         """
-        if isinstance(X, torch.Tensor):
-            arr = X.detach().cpu().numpy()
-        elif scipy.sparse.issparse(X):
-            raise TypeError(
-                "X is a sparse matrix, but sparse input is not supported: images "
-                "must be a dense array (use X.toarray())."
-            )
-        elif isinstance(X, (str, bytes)) or X is None:
-            raise TypeError(
-                "X must be an array of images; got an object of type "
-                f"{type(X).__name__}."
-            )
+        kwargs = self.get_params_for("module")
+        if inspect.isclass(self.module) or kwargs:
+            sizes = {**self._task().module_sizes(),
+                     "in_channels": getattr(self, "n_channels_", None),
+                     "image_size": getattr(self, "image_size_", None)}
+            if any(value is None for value in sizes.values()):
+                raise NotFittedError(
+                    f"The module of this {type(self).__name__} is sized from the "
+                    "data: call 'fit' (not 'initialize') first."
+                )
+            sizes = _accepted(self.module, sizes)
+            for key, value in sizes.items():
+                if key in kwargs and kwargs[key] != value:
+                    raise ValueError(
+                        f"module__{key}={kwargs[key]!r} conflicts with the data, "
+                        f"which has {key}={value!r}; the estimator sets {key} "
+                        "from the data at fit, so leave it out."
+                    )
+            kwargs = {**kwargs, **sizes}
+        module = self.initialized_instance(self.module, kwargs)
+        # channels_last: faster for convolutions on CPUs (see the benchmarks page)
+        self.module_ = module.to(memory_format=torch.channels_last)
+        return self
+
+    def initialize_criterion(self):
+        """Build the criterion with the estimator's loss parameters.
+
+        The loss parameters (``loss``, the weights, ...) are the criterion's
+        own, with the same names and defaults. A criterion class is built
+        with them, ``criterion__*`` arguments taking precedence. A criterion
+        instance keeps its own settings (``beta``, say): loss parameters
+        changed on the estimator, and ``criterion__*`` arguments, are set on a
+        new instance built from its settings; a loss parameter changed both
+        on the estimator and on the instance, to different values, is an
+        error.
+        """
+        routed = self.get_params_for("criterion")
+        criterion = self.criterion
+        cls = criterion if inspect.isclass(criterion) else type(criterion)
+        params = _init_params(cls)
+        own = {name: getattr(self, name) for name in self._loss_params
+               if name in params}
+        if inspect.isclass(criterion):
+            self.criterion_ = criterion(**{**own, **routed})
+            return self
+        defaults = _init_params(type(self))
+        changed = {k: v for k, v in own.items() if v != defaults[k].default}
+        settings = {k: getattr(criterion, k) for k in params if hasattr(criterion, k)}
+        for name, value in changed.items():
+            mine = settings.get(name, params[name].default)
+            if mine != params[name].default and mine != value:
+                raise ValueError(
+                    f"{name} is set twice, to {value!r} on the "
+                    f"{type(self).__name__} and to {mine!r} on its criterion "
+                    f"{cls.__name__}; set it in one place."
+                )
+        overrides = {**changed, **routed}
+        if not overrides:
+            self.criterion_ = criterion
         else:
-            try:
-                arr = np.asarray(X)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    "X must be an array of images; could not convert an object of "
-                    f"type {type(X).__name__} to an array: {exc}"
-                ) from exc
-        if arr.dtype.kind == "c":
-            raise ValueError(
-                "Complex data not supported: X must hold real pixel values; got "
-                f"dtype {arr.dtype}."
-            )
-        if arr.dtype.kind not in "fu" or (arr.dtype.kind == "u"
-                                          and arr.dtype != np.uint8):
-            raise TypeError(
-                "X must hold float or uint8 pixel values; got dtype "
-                f"{arr.dtype}. Convert it, e.g. X.astype(np.float32) for values "
-                "already on a 0-1 scale."
-            )
-        if arr.ndim >= 1 and arr.shape[0] == 0:
-            raise ValueError(
-                f"X has no images: 0 sample(s) (shape={arr.shape}) while a minimum "
-                "of 1 is required."
-            )
-        if reset and arr.ndim >= 1 and arr.shape[0] < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 samples to fit (batch norm "
-                f"cannot train on one image); got n_samples = {arr.shape[0]}."
-            )
-        if arr.ndim == 2 and arr.shape[1] == 0:
-            raise ValueError(
-                f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
-            )
-        if arr.dtype.kind == "f" and not _all_finite(arr):
-            raise ValueError(
-                "X contains NaN or infinite values; images must be finite."
-            )
-        arr = self._as_4d(arr)
-        n, c, h, w = arr.shape
-        if h < MIN_IMAGE_SIZE or w < MIN_IMAGE_SIZE:
-            raise ValueError(
-                f"Images must be at least {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE} pixels; "
-                f"X has shape (n_samples, n_channels, height, width) = {arr.shape}. "
-                "Channels-last images (n, height, width, channels) must be "
-                "transposed first: X.transpose(0, 3, 1, 2)."
-            )
+            self.criterion_ = cls(**{**settings, **overrides})
+        return self
+
+    # ------------------------------------------------------------------
+    # fitting
+
+    def _check_X(self, X, *, reset):
+        """``X`` as a checked (n, C, H, W) tensor; its shape learned at fit
+        (``reset``) or compared with what fit saw."""
+        Xt = check_images(X, image_shape=self.image_shape,
+                          min_samples=2 if reset else 1, owner=type(self).__name__)
+        c, h, w = Xt.shape[1:]
         if reset:
             self.n_channels_ = c
             self.image_size_ = (h, w)
@@ -417,58 +362,7 @@ class ImageEstimator(NeuralNet):
                     f"{fitted}. Resize the images (and keep the channel count) "
                     "to match."
                 )
-        if arr.dtype not in (np.float32, np.uint8):
-            arr = arr.astype(np.float32)
-        arr = np.ascontiguousarray(arr)
-        if not arr.flags.writeable:  # torch refuses read-only memory
-            arr = arr.copy()
-        return torch.from_numpy(arr)
-
-    def _as_4d(self, arr):
-        if arr.ndim == 4:
-            if self.image_shape is not None:
-                self._image_shape()  # validate it even where unused
-            return arr
-        if arr.ndim == 3:
-            return arr[:, None]
-        if arr.ndim == 2:
-            if self.image_shape is None:
-                raise ValueError(
-                    f"X is 2-D (n_samples, n_features) with n_features = "
-                    f"{arr.shape[1]}: set image_shape=(n_channels, height, width) "
-                    "(or (height, width) for one channel) to say how each row is "
-                    "laid out."
-                )
-            shape = self._image_shape()
-            if int(np.prod(shape)) != arr.shape[1]:
-                raise ValueError(
-                    f"X has {arr.shape[1]} features per row, but image_shape="
-                    f"{tuple(self.image_shape)} needs {int(np.prod(shape))}."
-                )
-            return arr.reshape(len(arr), *shape)
-        raise ValueError(
-            "X must have shape (n_samples, n_channels, height, width), "
-            "(n_samples, height, width) or (n_samples, n_features) with "
-            f"image_shape; got an array with {arr.ndim} dimension(s) and shape "
-            f"{arr.shape}."
-        )
-
-    def _image_shape(self):
-        shape = tuple(self.image_shape)
-        if len(shape) == 2:
-            shape = (1, *shape)
-        if len(shape) != 3 or not all(
-            isinstance(v, Integral) and not isinstance(v, bool) and v > 0
-            for v in shape
-        ):
-            raise ValueError(
-                "image_shape must be (n_channels, height, width) or (height, width) "
-                f"of positive integers; got {self.image_shape!r}."
-            )
-        return shape
-
-    # ------------------------------------------------------------------
-    # fitting
+        return Xt
 
     @contextlib.contextmanager
     def _seeded(self, reset):
@@ -539,13 +433,13 @@ class ImageEstimator(NeuralNet):
         if augmenter is not None:
             augmenter.check()
             if augmenter.flip > 0:
-                self._check_flip("augment")
+                self._task().check_flip("augment")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        Xt = self._check_images(X, reset=reset)
+        Xt = self._check_X(X, reset=reset)
         yt = self._encode_target(y, reset=reset)
         if len(Xt) != len(yt):
             raise ValueError(
@@ -599,16 +493,9 @@ class ImageEstimator(NeuralNet):
         return self.augment
 
     def _default_augmenter(self):
-        """What ``augment="default"`` means: flips and photometric jitter.
-
-        Measured on Caltech-3 and LFW (``benchmarks/results``): zoom and shift
-        cost accuracy on photos framed like the training ones at the training
-        budgets there; they remain available through an ``Augmenter``.
-        """
+        """What ``augment="default"``: a flip and photometric jitter, no zoom
+        or shift (see the benchmarks page)."""
         return Augmenter(scale=(1.0, 1.0), shift=0.0)
-
-    def _check_flip(self, param):
-        """Raise if ``param`` asks for a flip that cannot move the targets."""
 
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, Real) and not isinstance(self.train_split,
@@ -620,7 +507,7 @@ class ImageEstimator(NeuralNet):
             train, valid = super().get_split_datasets(X, y, **fit_params)
         augmenter = self._augmenter()
         if augmenter is not None and is_batched_dataset(train):
-            train = AugmentedDataset(train, augmenter, self._targets())
+            train = AugmentedDataset(train, augmenter, self._task())
         return train, valid
 
     def get_iterator(self, dataset, training=False):
@@ -648,61 +535,27 @@ class ImageEstimator(NeuralNet):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
-        _check_device(self.device)  # e.g. set_params(device="cuda") after fit
+        check_device(self.device)  # e.g. set_params(device="cuda") after fit
+
+    def _tta_options(self):
+        """The test-time augmentation, as keyword arguments of
+        :func:`sklocalize.tta.predict_outputs`."""
+        return {"flip": self.tta_flip, "shift": self.tta_shift}
 
     def _outputs(self, X):
-        """The module's outputs on ``X`` as float64 numpy arrays."""
+        """The module's outputs on ``X`` under test-time augmentation, as
+        float64 numpy arrays (the one conversion to numpy of a prediction)."""
         self._check_fitted()
-        return self._image_outputs(self._check_images(X, reset=False))
+        task = self._task()
+        outputs = predict_outputs(
+            lambda images: self._forward(images, task.n_predicted),
+            self._check_X(X, reset=False), task, image_size=self.image_size_,
+            **self._tta_options())
+        return tuple(o.numpy() for o in outputs)
 
-    def _image_outputs(self, Xt):
-        """The module's outputs on checked images, averaged over the
-        test-time copies (``tta_shift``, ``tta_flip``)."""
-        if not self.tta_shift:
-            return self._flip_outputs(Xt)
-        n = len(Xt)
-        return self._warped_outputs(Xt, torch.eye(2).expand(n, 2, 2),
-                                    torch.zeros(n, 2))
-
-    def _flip_outputs(self, Xt):
-        """The module's outputs, averaged with the mirror image's (``tta_flip``)."""
-        outputs = self._forward_tuple(Xt)
-        if self.tta_flip:
-            self._check_flip("tta_flip")
-            flipped = self._unflip(self._forward_tuple(Xt.flip(-1)))
-            outputs = tuple((a + b) / 2 for a, b in zip(outputs, flipped))
-        return outputs
-
-    def _tta_moves(self):
-        """Relative ``(x, y)`` moves of the ``tta_shift`` copies; one no-move
-        without them."""
-        if not self.tta_shift:
-            return _NO_MOVE
-        h, w = self.image_size_
-        return _TTA_MOVES * (self.tta_shift / np.array([w, h], dtype=np.float32))
-
-    def _warped_outputs(self, Xt, matrix, shift, *, copies=True, chunk=1024):
-        """Outputs on the images resampled so that relative ``p`` moves to
-        ``A (p - 0.5) + 0.5 + t`` (bicubic), mapped back to the images as
-        given (``_warped_back``); averaged over the ``tta_shift`` copies unless
-        ``copies=False``. Chunk by chunk, so that at most ``chunk`` images are
-        held as floats at a time."""
-        moves = self._tta_moves() if copies else _NO_MOVE
-        parts = []
-        for start in range(0, len(Xt), chunk):
-            part = slice(start, start + chunk)
-            images = _float_images(Xt[part])
-            runs = []
-            for move in torch.from_numpy(moves):
-                t = shift[part] + move
-                warped = warp_images(images, matrix[part], t, mode="bicubic")
-                runs.append(self._warped_back(self._flip_outputs(warped),
-                                              matrix[part], t))
-            parts.append(tuple(np.mean(r, axis=0) for r in zip(*runs)))
-        return tuple(np.concatenate(p) for p in zip(*parts))
-
-    def _forward_tuple(self, Xt):
-        """The first ``_n_predicted`` module outputs, as float64 numpy arrays.
+    def _forward(self, X, n_outputs):
+        """The first ``n_outputs`` module outputs on images ``X``, float64 on
+        the CPU.
 
         Batch by batch, so that outputs prediction does not read (the landmark
         heatmaps, which training needs) are never gathered.
@@ -710,16 +563,15 @@ class ImageEstimator(NeuralNet):
         kept = []
         # the DataLoader draws a seed from the global RNG: leave it as it was
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            for outputs in self.forward_iter(ImageDataset(Xt)):
-                if not isinstance(outputs, tuple) or len(outputs) < self._n_predicted:
+            for outputs in self.forward_iter(ImageDataset(X)):
+                if not isinstance(outputs, tuple) or len(outputs) < n_outputs:
                     raise TypeError(
                         f"The module must return a tuple of at least "
-                        f"{self._n_predicted} tensors (see sklocalize.nn); got "
+                        f"{n_outputs} tensors (see sklocalize.nn); got "
                         f"{_describe(outputs)}."
                     )
-                kept.append(outputs[:self._n_predicted])
-        return tuple(torch.cat(parts).detach().double().numpy()
-                     for parts in zip(*kept))
+                kept.append(outputs[:n_outputs])
+        return tuple(torch.cat(parts).detach().double() for parts in zip(*kept))
 
     def encode_target(self, y):
         """Validate ``y`` against what was seen at fit and return the seed layout.

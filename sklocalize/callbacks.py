@@ -6,7 +6,7 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
-from .augment import ImageDataset
+from .dataset import ImageDataset
 
 __all__ = ["CosineLR", "PreciseBatchNorm"]
 
@@ -82,16 +82,16 @@ class PreciseBatchNorm(Callback):
     in training. This callback runs the training images once more through the
     network, without gradients and without augmentation, and sets the
     statistics to their exact average under the final weights ("precise BN",
-    Wu & Johnson, 2021).
+    Wu & Johnson, 2021). The estimators add it by default, because short
+    trainings scored much better with it (see :ref:`bench-precise-bn`).
 
     Parameters
     ----------
     max_samples : int, default=512
         At most this many training images (drawn at random) are used: one
-        forward pass over them, a one-time cost per fit (about a sixth of an
-        epoch's worth of training on 512 images). With 512 images the
-        recomputed statistics score as with 1,024 or 2,048 on held-out data
-        (``benchmarks/results/precise_bn.md``).
+        forward pass over them, without gradients, a one-time cost per fit.
+        512, because statistics recomputed from fewer images scored worse on
+        held-out data and from more no better (see :ref:`bench-precise-bn`).
 
     References
     ----------

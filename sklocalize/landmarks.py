@@ -1,26 +1,24 @@
 """Landmark detection: points on the one object of an image."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator
-from .augment import (
-    Augmenter,
-    LandmarkTargets,
-    map_points,
-    mirrored_points,
-    similarity_to,
-)
+from ._base import ImageEstimator, loss_defaults
+from ._validation import check_landmark_names
+from .augment import Augmenter
 from .metrics import landmark_nme
-from .nn.losses import LOSS_KINDS, POINT_LOSSES, LandmarkLoss
+from .nn.losses import LOSSES, POINT_LOSSES, LandmarkLoss
 from .nn.modules import LandmarkNet
 from .targets import decode_landmarks, encode_landmark_target, landmark_frame
+from .tasks import LandmarkTask
 
 __all__ = ["LandmarkEstimator"]
+
+# the loss parameters: LandmarkLoss's, with its defaults
+_LOSS = loss_defaults(LandmarkLoss, ("loss", "point_loss", "presence_weight",
+                                     "point_weight", "heatmap_weight"))
 
 
 class LandmarkEstimator(ImageEstimator):
@@ -142,14 +140,11 @@ verbose, device, random_state, image_shape, presence_threshold
     (40, 13)
     """
 
-    _n_predicted = 2  # presence logit and points; not the heatmaps
-    _loss_terms = ("presence", "points", "heatmap")
-    _criterion_params = ("loss", "point_loss", "presence_weight", "point_weight",
-                         "heatmap_weight")
+    _loss_params = tuple(_LOSS)
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
-        "loss": [StrOptions(set(LOSS_KINDS))],
+        "loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
         "point_loss": [StrOptions(set(POINT_LOSSES))],
         "presence_weight": [Interval(Real, 0, None, closed="left")],
         "point_weight": [Interval(Real, 0, None, closed="left")],
@@ -160,20 +155,26 @@ verbose, device, random_state, image_shape, presence_threshold
     }
 
     def __init__(self, module=LandmarkNet, *, criterion=LandmarkLoss,
-                 loss="practical", point_loss="wing", presence_weight=1.0,
-                 point_weight=5.0, heatmap_weight=1.0, landmark_names=None,
+                 loss=_LOSS["loss"], point_loss=_LOSS["point_loss"],
+                 presence_weight=_LOSS["presence_weight"],
+                 point_weight=_LOSS["point_weight"],
+                 heatmap_weight=_LOSS["heatmap_weight"], landmark_names=None,
                  flip_pairs=None, reframe=1, tta_shift=0.5, lr=4e-3, **kwargs):
         super().__init__(module, criterion, tta_shift=tta_shift, lr=lr, **kwargs)
-        self.heatmap_weight = heatmap_weight
         self.loss = loss
         self.point_loss = point_loss
         self.presence_weight = presence_weight
         self.point_weight = point_weight
+        self.heatmap_weight = heatmap_weight
         self.landmark_names = landmark_names
         self.flip_pairs = flip_pairs
         self.reframe = reframe
 
     # -- what the base asks of a task -------------------------------------
+
+    def _task(self):
+        return LandmarkTask(getattr(self, "n_landmarks_", None), self.flip_pairs,
+                            getattr(self, "mean_shape_", None))
 
     def _encode_target(self, y, reset):
         n_landmarks = None if reset else self._data_attribute("n_landmarks_")
@@ -181,113 +182,27 @@ verbose, device, random_state, image_shape, presence_threshold
                                    landmark_names=self.landmark_names)
         if reset:
             n = (y.shape[1] - 1) // 2
-            if self.landmark_names is not None and len(self.landmark_names) != n:
-                raise ValueError(
-                    f"landmark_names must name the {n} landmarks of y; got "
-                    f"{len(self.landmark_names)} names."
-                )
-            pairs = self._checked_flip_pairs(n)
+            check_landmark_names(self.landmark_names, n)
+            pairs = LandmarkTask.checked_flip_pairs(self.flip_pairs, n)
             self.n_landmarks_ = n
-            self.mean_shape_ = self._mean_shape(y, n, pairs)
+            self.mean_shape_ = LandmarkTask.mean_shape_of(y, pairs)
         return y
 
-    @staticmethod
-    def _mean_shape(y, n, pairs):
-        """Mean relative points of the present rows; made mirror-symmetric
-        when flip pairs are known, as flip augmentation makes the training
-        faces (and so that ``reframe`` keeps ``tta_flip`` mirror-consistent)."""
-        pts = y[y[:, 0] == 1, 1:].reshape(-1, n, 2)
-        if pairs:
-            pts = np.concatenate([pts, mirrored_points(pts, pairs)])
-        if not len(pts):
-            return np.full((n, 2), np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN point
-            return np.nanmean(pts, axis=0)
-
-    def _checked_flip_pairs(self, n):
-        if self.flip_pairs is None:
-            return []
-        pairs = []
-        for pair in self.flip_pairs:
-            ok = (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(
-                isinstance(i, Integral) and not isinstance(i, bool) and 0 <= i < n
-                for i in pair) and pair[0] != pair[1])
-            if not ok:
-                raise ValueError(
-                    "flip_pairs must be pairs (i, j) of two different landmark "
-                    f"indices in [0, {n - 1}]; got {pair!r} in {self.flip_pairs!r}."
-                )
-            pairs.append(tuple(int(i) for i in pair))
-        flat = [i for p in pairs for i in p]
-        if len(set(flat)) != len(flat):
-            raise ValueError(
-                f"flip_pairs must name each landmark at most once; got "
-                f"{self.flip_pairs!r}."
-            )
-        return pairs
-
-    def _check_flip(self, param):
-        if self.flip_pairs is None:
-            raise ValueError(
-                f"{param} flips images horizontally, which swaps left and right "
-                "points: set flip_pairs, e.g. [(0, 1)] for a left/right pair, or "
-                "flip_pairs=[] if no point has a mirror twin."
-            )
-
-    def _module_data_kwargs(self):
-        return {
-            "n_landmarks": self._data_attribute("n_landmarks_"),
-            "in_channels": self._data_attribute("n_channels_"),
-            "image_size": self._data_attribute("image_size_"),
-        }
-
     def _default_augmenter(self):
-        # measured on LFW (benchmarks/results/ablation.md): rotation for
-        # accuracy, zoom and shift on a quarter of the faces for the
-        # re-framing pass; flip only when the pairs are known
+        # rotation for accuracy, zoom and shift on a quarter of the faces for
+        # the re-framing pass; a flip only when the pairs are known (see the
+        # benchmarks page)
         return Augmenter(flip=0.5 if self.flip_pairs is not None else 0.0,
                          scale=(0.5, 1.25), shift=0.1, rotation=12.0,
                          reframe_prob=0.25)
 
-    def _targets(self):
-        return LandmarkTargets(self._checked_flip_pairs(self.n_landmarks_))
-
-    def _unflip(self, outputs):
-        presence, points = outputs
-        pts = mirrored_points(points.reshape(len(points), -1, 2),
-                              self._checked_flip_pairs(self.n_landmarks_))
-        return presence, pts.reshape(len(points), -1)
+    def _tta_options(self):
+        return {**super()._tta_options(), "reframe": self.reframe}
 
     # -- prediction ---------------------------------------------------------
 
-    def _warped_back(self, outputs, matrix, shift):
-        presence, points = outputs
-        pts = torch.from_numpy(points.reshape(len(points), -1, 2))
-        back = map_points(pts, matrix, shift, inverse=True).numpy()
-        return presence, back.reshape(len(points), -1)
-
-    def _image_outputs(self, Xt):
-        if not self.reframe:
-            return super()._image_outputs(Xt)
-        outputs = self._flip_outputs(Xt)  # only finds the object: no tta_shift
-        for k in range(self.reframe):
-            outputs = self._reframed(Xt, outputs, last=k == self.reframe - 1)
-        return outputs
-
-    def _reframed(self, Xt, outputs, last):
-        """One re-framing pass: predict again with the points so far moved
-        onto the mean shape (bicubic: bilinear blurs away detail the model
-        reads; LFW: 5.08% vs 4.94% inter-ocular error on faces as given), and
-        map the new points back; the ``tta_shift`` copies in the last pass."""
-        presence, points = outputs
-        matrix, shift = similarity_to(points.reshape(len(points), -1, 2),
-                                      self.mean_shape_, self.image_size_)
-        points = self._warped_outputs(Xt, matrix, shift, copies=last)[1]
-        return presence, points
-
     def _heads(self, X):
-        presence_logit, points = self._outputs(X)[:2]
+        presence_logit, points = self._outputs(X)
         return 1.0 / (1.0 + np.exp(-presence_logit)), points
 
     def predict_proba(self, X):

@@ -5,14 +5,18 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator
-from .augment import LocalizationTargets
+from ._base import ImageEstimator, loss_defaults
 from .metrics import iou_score
-from .nn.losses import BOX_LOSSES, LOSS_KINDS, LocalizationLoss
+from .nn.losses import BOX_LOSSES, LOSSES, LocalizationLoss
 from .nn.modules import LocalizerNet
 from .targets import decode_localization, encode_localization_target, localization_frame
+from .tasks import LocalizationTask
 
 __all__ = ["LocalizerEstimator"]
+
+# the loss parameters: LocalizationLoss's, with its defaults
+_LOSS = loss_defaults(LocalizationLoss, ("loss", "box_loss", "presence_weight",
+                                         "box_weight", "class_weight", "edge_weight"))
 
 
 class LocalizerEstimator(ImageEstimator):
@@ -185,14 +189,11 @@ class LocalizerEstimator(ImageEstimator):
     (40, 8)
     """
 
-    _n_predicted = 3  # presence, box and class logits
-    _loss_terms = ("presence", "box", "class", "edge")
-    _criterion_params = ("loss", "box_loss", "presence_weight", "box_weight",
-                         "class_weight", "edge_weight")
+    _loss_params = tuple(_LOSS)
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
-        "loss": [StrOptions(set(LOSS_KINDS))],
+        "loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
         "box_loss": [StrOptions(set(BOX_LOSSES))],
         "presence_weight": [Interval(Real, 0, None, closed="left")],
         "box_weight": [Interval(Real, 0, None, closed="left")],
@@ -201,9 +202,11 @@ class LocalizerEstimator(ImageEstimator):
     }
 
     def __init__(self, module=LocalizerNet, *, criterion=LocalizationLoss,
-                 loss="practical", box_loss="l1_giou", presence_weight=1.0,
-                 box_weight=2.0, class_weight=1.0, edge_weight=1.0, tta_flip=True,
-                 lr=2e-3, batch_size=32, **kwargs):
+                 loss=_LOSS["loss"], box_loss=_LOSS["box_loss"],
+                 presence_weight=_LOSS["presence_weight"],
+                 box_weight=_LOSS["box_weight"], class_weight=_LOSS["class_weight"],
+                 edge_weight=_LOSS["edge_weight"], tta_flip=True, lr=2e-3,
+                 batch_size=32, **kwargs):
         super().__init__(module, criterion, tta_flip=tta_flip, lr=lr,
                          batch_size=batch_size, **kwargs)
         self.loss = loss
@@ -215,6 +218,9 @@ class LocalizerEstimator(ImageEstimator):
 
     # -- what the base asks of a task -------------------------------------
 
+    def _task(self):
+        return LocalizationTask(getattr(self, "n_classes_", None))
+
     def _encode_target(self, y, reset):
         if reset:
             y, self.classes_ = encode_localization_target(y)
@@ -223,37 +229,10 @@ class LocalizerEstimator(ImageEstimator):
         classes = self._data_attribute("classes_")
         return encode_localization_target(y, classes=classes)[0]
 
-    def _module_data_kwargs(self):
-        return {
-            "n_classes": self._data_attribute("n_classes_"),
-            "in_channels": self._data_attribute("n_channels_"),
-            "image_size": self._data_attribute("image_size_"),
-        }
-
-    def _targets(self):
-        return LocalizationTargets()
-
-    def _unflip(self, outputs):
-        presence, boxes, classes = outputs
-        boxes = boxes.copy()
-        boxes[:, 0] = 1.0 - boxes[:, 0]
-        return presence, boxes, classes
-
-    def _warped_back(self, outputs, matrix, shift):
-        # the boxes of images zoomed by A's diagonal and moved by t (the base
-        # never rotates images at prediction)
-        presence, boxes, classes = outputs
-        scale = np.stack([matrix[:, 0, 0].numpy(), matrix[:, 1, 1].numpy()], 1)
-        boxes = boxes.copy()
-        boxes[:, :2] = (boxes[:, :2] - 0.5 - shift.numpy()) / scale + 0.5
-        boxes[:, 2] /= scale[:, 1]  # height
-        boxes[:, 3] /= scale[:, 0]  # width
-        return presence, boxes, classes
-
     # -- prediction ---------------------------------------------------------
 
     def _heads(self, X):
-        presence_logit, boxes, class_logits = self._outputs(X)[:3]
+        presence_logit, boxes, class_logits = self._outputs(X)
         presence = 1.0 / (1.0 + np.exp(-presence_logit))
         z = class_logits - class_logits.max(axis=1, keepdims=True)
         class_proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)

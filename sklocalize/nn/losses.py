@@ -4,9 +4,9 @@ Both tasks share the same masking rule (see :mod:`sklocalize.targets`): the
 presence term counts for every image; the box, class or point terms count only
 where the object is present (and, for boxes and points, annotated).
 
-Two forms:
+Two forms, the ``loss`` parameter of the criteria and the estimators:
 
-``"seed"``
+``"squared_error"`` (``"seed"``, its deprecated name)
     The textbook squared error over the whole target vector: per image,
     ``(p - y_p)^2``, plus, where ``y_p = 1``, the squared error of every box
     (point) entry and every class entry, the heads' outputs turned into
@@ -22,19 +22,23 @@ Two forms:
     ``edge_weight``, pulls each distribution towards a Gaussian at the true
     point or edge (:func:`heatmap_loss`, :func:`edge_loss`).
 
-The criteria (:class:`LocalizationLoss`, :class:`LandmarkLoss`) return the
-total, and keep the detached terms of the last call in ``terms_`` so the
-estimators can record each term in the history.
+The criteria (:class:`LocalizationLoss`, :class:`LandmarkLoss`) hold the
+parameters, with the defaults the estimators take too; they return the total
+and keep the detached terms of the last call in ``terms_`` so the estimators
+can record each term in the history. The functions
+:func:`localization_loss` and :func:`landmark_loss` are the same computation
+for one call.
 """
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..boxes import box_convert, elementwise_generalized_box_iou
-from .modules import cell_centres
+from ..geometry import cell_centres
 
 __all__ = [
     "edge_loss",
@@ -48,7 +52,7 @@ __all__ = [
 
 BOX_LOSSES = ("mse", "smooth_l1", "giou", "l1_giou")
 POINT_LOSSES = ("mse", "smooth_l1", "wing")
-LOSS_KINDS = ("practical", "seed")
+LOSSES = ("practical", "squared_error")
 
 
 _EPS = 1e-7
@@ -74,6 +78,38 @@ def _class_terms(classes, labels, from_logits):
     proba = classes.clamp(_EPS, 1.0)
     log_proba = torch.log(proba / proba.sum(dim=1, keepdim=True))
     return classes, F.nll_loss(log_proba, labels, reduction="none")
+
+
+def check_loss(loss):
+    """The loss form ``loss`` names (``"seed"`` is read as ``"squared_error"``,
+    with a FutureWarning); a ValueError for any other name.
+
+    Parameters
+    ----------
+    loss : str
+
+    Returns
+    -------
+    loss : {"practical", "squared_error"}
+    """
+    if isinstance(loss, str) and loss == "seed":
+        warnings.warn(
+            "loss='seed' is deprecated and will be removed in a future version; "
+            "use loss='squared_error' (the same textbook squared error).",
+            FutureWarning, stacklevel=3,
+        )
+        return "squared_error"
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
+    return loss
+
+
+def _check_option(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"Unknown {name}={value!r}. Expected one of "
+            f"{', '.join(repr(o) for o in options)}."
+        )
 
 
 def _masked_mean(values, mask):
@@ -125,10 +161,8 @@ def _regression(error, kind, beta):
     raise ValueError(f"Unknown regression loss {kind!r}.")
 
 
-def localization_loss(presence, boxes, classes, target, *, kind="practical",
-                      box_loss="smooth_l1", presence_weight=1.0, box_weight=1.0,
-                      class_weight=1.0, beta=0.05, from_logits=True, edges=None,
-                      edge_weight=0.0, edge_sigma=0.5):
+def localization_loss(presence, boxes, classes, target, *, from_logits=True,
+                      edges=None, **params):
     """The masked localization loss and its terms.
 
     Parameters
@@ -142,15 +176,6 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
     target : torch.Tensor of shape (n_samples, 5 + n_classes)
         The seed layout; don't-care entries may hold anything (NaN included),
         a NaN box where ``p_c = 1`` is masked out of the box term.
-    kind : {"practical", "seed"}, default="practical"
-    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
-        The practical form's box term, per object: the sum over the four
-        entries of the smooth L1 (``beta``) or squared error, ``1 - GIoU``, or
-        the L1 error plus ``1 - GIoU`` (as in DETR).
-    presence_weight, box_weight, class_weight : float, default=1.0
-        The practical form's term weights.
-    beta : float, default=0.05
-        The smooth L1 transition point, in relative units.
     from_logits : bool, default=True
         Whether ``presence`` and ``classes`` are logits (the module's outputs)
         or probabilities (a prediction being scored). Probabilities are clipped
@@ -158,10 +183,8 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
     edges : tuple of two torch.Tensor, default=None
         The edge head's logits ``(columns, rows)``, when the module returns
         them (see :func:`edge_loss`).
-    edge_weight : float, default=0.0
-        Weight of :func:`edge_loss` in the practical form (with ``edges``);
-        0 leaves it out.
-    edge_sigma : float, default=0.5
+    **params
+        The parameters of :class:`LocalizationLoss`, with its defaults.
 
     Returns
     -------
@@ -170,51 +193,8 @@ def localization_loss(presence, boxes, classes, target, *, kind="practical",
         ``presence``, ``box`` and ``class`` (unweighted), and ``edge`` when
         used.
     """
-    p_true = target[:, 0]
-    present = p_true == 1
-    box_true = target[:, 1:5]
-    has_box = present & torch.isfinite(box_true).all(dim=1)
-    box_true = torch.nan_to_num(box_true, nan=0.0, posinf=0.0, neginf=0.0)
-    cls_true = torch.nan_to_num(target[:, 5:], nan=0.0)
-    p_proba, bce = _presence_terms(presence, p_true, from_logits)
-    c_proba, ce = _class_terms(classes, cls_true.argmax(dim=1), from_logits)
-
-    if kind == "seed":
-        box_sq = (boxes - box_true).pow(2).sum(dim=1)
-        cls_sq = (c_proba - cls_true).pow(2).sum(dim=1)
-        n = max(len(p_true), 1)
-        terms = {
-            "presence": (p_proba - p_true).pow(2).mean(),
-            "box": (box_sq * has_box).sum() / n,
-            "class": (cls_sq * present).sum() / n,
-        }
-        total = terms["presence"] + terms["box"] + terms["class"]
-        return total, terms
-
-    error = boxes - box_true
-    if box_loss in ("mse", "smooth_l1"):
-        per_box = _regression(error, box_loss, beta).sum(dim=1)
-    elif box_loss in ("giou", "l1_giou"):
-        giou = elementwise_generalized_box_iou(boxes, box_true, fmt="cxcyhw")
-        per_box = 1.0 - giou
-        if box_loss == "l1_giou":
-            per_box = per_box + error.abs().sum(dim=1)
-    else:
-        raise ValueError(
-            f"Unknown box_loss={box_loss!r}. Expected one of "
-            f"{', '.join(repr(b) for b in BOX_LOSSES)}."
-        )
-    terms = {
-        "presence": bce.mean(),
-        "box": _masked_mean(per_box, has_box),
-        "class": _masked_mean(ce, present),
-    }
-    total = (presence_weight * terms["presence"] + box_weight * terms["box"]
-             + class_weight * terms["class"])
-    if edges is not None and edge_weight > 0:
-        terms["edge"] = edge_loss(edges, target, edge_sigma)
-        total = total + edge_weight * terms["edge"]
-    return total, terms
+    return LocalizationLoss(**params).compute(presence, boxes, classes, target,
+                                              from_logits=from_logits, edges=edges)
 
 
 def _gaussian_log_weights(pos, k, sigma):
@@ -306,10 +286,8 @@ def edge_loss(edges, target, sigma=0.5):
     return _masked_mean(torch.cat(ce, dim=1).mean(dim=1), has_box)
 
 
-def landmark_loss(presence, points, target, *, kind="practical", point_loss="wing",
-                  presence_weight=1.0, point_weight=1.0, beta=0.05, wing_width=0.05,
-                  wing_curvature=0.01, from_logits=True, heatmaps=None,
-                  heatmap_weight=0.0, heatmap_sigma=1.0):
+def landmark_loss(presence, points, target, *, from_logits=True, heatmaps=None,
+                  **params):
     """The masked landmark loss and its terms.
 
     Parameters
@@ -320,23 +298,12 @@ def landmark_loss(presence, points, target, *, kind="practical", point_loss="win
         Predicted relative points ``x_1, y_1, ...``.
     target : torch.Tensor of shape (n_samples, 1 + 2 * n_landmarks)
         NaN points where ``p = 1`` (not visible) are masked out.
-    kind : {"practical", "seed"}, default="practical"
-    point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
-        The practical form's point term: the mean over visible points of the sum
-        over x and y of the elementwise loss.
-    presence_weight, point_weight : float, default=1.0
-    beta : float, default=0.05
-        Smooth L1 transition point.
-    wing_width, wing_curvature : float, default=0.05, 0.01
-        The wing loss's ``w`` and ``eps`` (see :func:`wing_loss`).
     from_logits : bool, default=True
         Whether ``presence`` is a logit or a probability.
     heatmaps : torch.Tensor of shape (n_samples, n_landmarks, h, w), default=None
         The heatmap logits, when the module returns them.
-    heatmap_weight : float, default=0.0
-        Weight of :func:`heatmap_loss` in the practical form (with
-        ``heatmaps``); 0 leaves it out.
-    heatmap_sigma : float, default=1.0
+    **params
+        The parameters of :class:`LandmarkLoss`, with its defaults.
 
     Returns
     -------
@@ -344,41 +311,8 @@ def landmark_loss(presence, points, target, *, kind="practical", point_loss="win
     terms : dict of str to torch.Tensor
         ``presence`` and ``points`` (unweighted), and ``heatmap`` when used.
     """
-    p_true = target[:, 0]
-    present = p_true == 1
-    n = len(p_true)
-    pts_true = target[:, 1:].reshape(n, -1, 2)
-    visible = present[:, None] & torch.isfinite(pts_true).all(dim=2)
-    pts_true = torch.nan_to_num(pts_true, nan=0.0, posinf=0.0, neginf=0.0)
-    error = points.reshape(n, -1, 2) - pts_true
-    p_proba, bce = _presence_terms(presence, p_true, from_logits)
-
-    if kind == "seed":
-        sq = (error.pow(2).sum(dim=2) * visible).sum(dim=1)
-        terms = {
-            "presence": (p_proba - p_true).pow(2).mean(),
-            "points": sq.sum() / max(n, 1),
-        }
-        return terms["presence"] + terms["points"], terms
-
-    if point_loss == "wing":
-        per_coord = wing_loss(error, wing_width, wing_curvature)
-    elif point_loss in ("mse", "smooth_l1"):
-        per_coord = _regression(error, point_loss, beta)
-    else:
-        raise ValueError(
-            f"Unknown point_loss={point_loss!r}. Expected one of "
-            f"{', '.join(repr(b) for b in POINT_LOSSES)}."
-        )
-    terms = {
-        "presence": bce.mean(),
-        "points": _masked_mean(per_coord.sum(dim=2), visible),
-    }
-    total = presence_weight * terms["presence"] + point_weight * terms["points"]
-    if heatmaps is not None and heatmap_weight > 0:
-        terms["heatmap"] = heatmap_loss(heatmaps, target, heatmap_sigma)
-        total = total + heatmap_weight * terms["heatmap"]
-    return total, terms
+    return LandmarkLoss(**params).compute(presence, points, target,
+                                          from_logits=from_logits, heatmaps=heatmaps)
 
 
 class _TermsLoss(nn.Module):
@@ -390,18 +324,32 @@ class _TermsLoss(nn.Module):
 
 
 class LocalizationLoss(_TermsLoss):
-    """Masked multi-task localization criterion (see :func:`localization_loss`).
+    """Masked multi-task localization criterion.
+
+    The estimator :class:`~sklocalize.LocalizerEstimator` has the same loss
+    parameters, with the same defaults, and passes them on.
 
     Parameters
     ----------
-    kind : {"practical", "seed"}, default="practical"
-    box_loss : {"smooth_l1", "mse", "giou", "l1_giou"}, default="smooth_l1"
-    presence_weight, box_weight, class_weight : float, default=1.0
+    loss : {"practical", "squared_error"}, default="practical"
+        The form (see :mod:`sklocalize.nn.losses`); ``"seed"`` is the
+        deprecated name of ``"squared_error"``.
+    box_loss : {"l1_giou", "smooth_l1", "mse", "giou"}, default="l1_giou"
+        The practical form's box term, per object: the L1 error of the four
+        entries plus ``1 - GIoU`` (as in DETR), the sum of the smooth L1
+        (``beta``) or squared errors, or ``1 - GIoU``.
+    presence_weight : float, default=1.0
+    box_weight : float, default=2.0
+        The box term's weight; 2 balances its gradients with the two
+        cross-entropies' (see the benchmarks page).
+    class_weight : float, default=1.0
+    edge_weight : float, default=1.0
+        Weight of :func:`edge_loss`, used when the module returns its edge
+        logits (a fourth output); 0 leaves it out.
     beta : float, default=0.05
-    edge_weight : float, default=0.0
-        Weight of the edge term (see :func:`edge_loss`), used when the module
-        returns its edge logits (a fourth output).
+        The smooth L1 transition point, in relative units.
     edge_sigma : float, default=0.5
+        The edge term's Gaussians' standard deviation, in cells.
 
     Examples
     --------
@@ -414,46 +362,101 @@ class LocalizationLoss(_TermsLoss):
     True
     """
 
-    def __init__(self, kind="practical", box_loss="smooth_l1", presence_weight=1.0,
-                 box_weight=1.0, class_weight=1.0, beta=0.05, edge_weight=0.0,
+    def __init__(self, loss="practical", box_loss="l1_giou", presence_weight=1.0,
+                 box_weight=2.0, class_weight=1.0, edge_weight=1.0, beta=0.05,
                  edge_sigma=0.5):
         super().__init__()
-        self.kind = kind
+        _check_option(box_loss, "box_loss", BOX_LOSSES)
+        self.loss = check_loss(loss)
         self.box_loss = box_loss
         self.presence_weight = presence_weight
         self.box_weight = box_weight
         self.class_weight = class_weight
-        self.beta = beta
         self.edge_weight = edge_weight
+        self.beta = beta
         self.edge_sigma = edge_sigma
 
     def forward(self, y_pred, y_true):
         presence_logit, boxes, class_logits = y_pred[:3]
         edges = y_pred[3] if len(y_pred) > 3 else None
-        total, terms = localization_loss(
-            presence_logit, boxes, class_logits, y_true, kind=self.kind,
-            box_loss=self.box_loss, presence_weight=self.presence_weight,
-            box_weight=self.box_weight, class_weight=self.class_weight,
-            beta=self.beta, edges=edges, edge_weight=self.edge_weight,
-            edge_sigma=self.edge_sigma,
-        )
-        return self._keep(total, terms)
+        return self._keep(*self.compute(presence_logit, boxes, class_logits, y_true,
+                                        edges=edges))
+
+    def compute(self, presence, boxes, classes, target, *, from_logits=True,
+                edges=None):
+        """The total and the terms (see :func:`localization_loss`)."""
+        p_true = target[:, 0]
+        present = p_true == 1
+        box_true = target[:, 1:5]
+        has_box = present & torch.isfinite(box_true).all(dim=1)
+        box_true = torch.nan_to_num(box_true, nan=0.0, posinf=0.0, neginf=0.0)
+        cls_true = torch.nan_to_num(target[:, 5:], nan=0.0)
+        p_proba, bce = _presence_terms(presence, p_true, from_logits)
+        c_proba, ce = _class_terms(classes, cls_true.argmax(dim=1), from_logits)
+
+        if self.loss == "squared_error":
+            box_sq = (boxes - box_true).pow(2).sum(dim=1)
+            cls_sq = (c_proba - cls_true).pow(2).sum(dim=1)
+            n = max(len(p_true), 1)
+            terms = {
+                "presence": (p_proba - p_true).pow(2).mean(),
+                "box": (box_sq * has_box).sum() / n,
+                "class": (cls_sq * present).sum() / n,
+            }
+            total = terms["presence"] + terms["box"] + terms["class"]
+            return total, terms
+
+        error = boxes - box_true
+        if self.box_loss in ("mse", "smooth_l1"):
+            per_box = _regression(error, self.box_loss, self.beta).sum(dim=1)
+        else:  # "giou", "l1_giou"
+            giou = elementwise_generalized_box_iou(boxes, box_true, fmt="cxcyhw")
+            per_box = 1.0 - giou
+            if self.box_loss == "l1_giou":
+                per_box = per_box + error.abs().sum(dim=1)
+        terms = {
+            "presence": bce.mean(),
+            "box": _masked_mean(per_box, has_box),
+            "class": _masked_mean(ce, present),
+        }
+        total = (self.presence_weight * terms["presence"]
+                 + self.box_weight * terms["box"]
+                 + self.class_weight * terms["class"])
+        if edges is not None and self.edge_weight > 0:
+            terms["edge"] = edge_loss(edges, target, self.edge_sigma)
+            total = total + self.edge_weight * terms["edge"]
+        return total, terms
 
 
 class LandmarkLoss(_TermsLoss):
-    """Masked landmark criterion (see :func:`landmark_loss`).
+    """Masked landmark criterion.
+
+    The estimator :class:`~sklocalize.LandmarkEstimator` has the same loss
+    parameters, with the same defaults, and passes them on.
 
     Parameters
     ----------
-    kind : {"practical", "seed"}, default="practical"
+    loss : {"practical", "squared_error"}, default="practical"
+        The form (see :mod:`sklocalize.nn.losses`); ``"seed"`` is the
+        deprecated name of ``"squared_error"``.
     point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
-    presence_weight, point_weight : float, default=1.0
+        The practical form's point term: the mean over visible points of the
+        sum over x and y of the elementwise loss. Wing loss (:func:`wing_loss`)
+        is the usual choice for landmarks.
+    presence_weight : float, default=1.0
+    point_weight : float, default=5.0
+        The point term's weight; the wing loss of errors of a few percent of
+        the image is small beside the presence cross-entropy, and 5 balances
+        them (see the benchmarks page).
+    heatmap_weight : float, default=1.0
+        Weight of :func:`heatmap_loss`, used when the module returns heatmaps
+        (a third output); 0 leaves it out.
     beta : float, default=0.05
+        Smooth L1 transition point.
     wing_width, wing_curvature : float, default=0.05, 0.01
-    heatmap_weight : float, default=0.0
-        Weight of the heatmap term (see :func:`heatmap_loss`), used when the
-        module returns heatmaps.
+        The wing loss's ``w`` and ``eps`` (see :func:`wing_loss`).
     heatmap_sigma : float, default=1.0
+        The heatmap term's Gaussians' standard deviation, in heatmap pixels.
 
     Examples
     --------
@@ -465,29 +468,57 @@ class LandmarkLoss(_TermsLoss):
     True
     """
 
-    def __init__(self, kind="practical", point_loss="wing", presence_weight=1.0,
-                 point_weight=1.0, beta=0.05, wing_width=0.05, wing_curvature=0.01,
-                 heatmap_weight=0.0, heatmap_sigma=1.0):
+    def __init__(self, loss="practical", point_loss="wing", presence_weight=1.0,
+                 point_weight=5.0, heatmap_weight=1.0, beta=0.05, wing_width=0.05,
+                 wing_curvature=0.01, heatmap_sigma=1.0):
         super().__init__()
-        self.heatmap_weight = heatmap_weight
-        self.heatmap_sigma = heatmap_sigma
-        self.kind = kind
+        _check_option(point_loss, "point_loss", POINT_LOSSES)
+        self.loss = check_loss(loss)
         self.point_loss = point_loss
         self.presence_weight = presence_weight
         self.point_weight = point_weight
+        self.heatmap_weight = heatmap_weight
         self.beta = beta
         self.wing_width = wing_width
         self.wing_curvature = wing_curvature
+        self.heatmap_sigma = heatmap_sigma
 
     def forward(self, y_pred, y_true):
         presence_logit, points = y_pred[0], y_pred[1]
         heatmaps = y_pred[2] if len(y_pred) > 2 else None
-        total, terms = landmark_loss(
-            presence_logit, points, y_true, kind=self.kind,
-            point_loss=self.point_loss, presence_weight=self.presence_weight,
-            point_weight=self.point_weight, beta=self.beta,
-            wing_width=self.wing_width, wing_curvature=self.wing_curvature,
-            heatmaps=heatmaps, heatmap_weight=self.heatmap_weight,
-            heatmap_sigma=self.heatmap_sigma,
-        )
-        return self._keep(total, terms)
+        return self._keep(*self.compute(presence_logit, points, y_true,
+                                        heatmaps=heatmaps))
+
+    def compute(self, presence, points, target, *, from_logits=True, heatmaps=None):
+        """The total and the terms (see :func:`landmark_loss`)."""
+        p_true = target[:, 0]
+        present = p_true == 1
+        n = len(p_true)
+        pts_true = target[:, 1:].reshape(n, -1, 2)
+        visible = present[:, None] & torch.isfinite(pts_true).all(dim=2)
+        pts_true = torch.nan_to_num(pts_true, nan=0.0, posinf=0.0, neginf=0.0)
+        error = points.reshape(n, -1, 2) - pts_true
+        p_proba, bce = _presence_terms(presence, p_true, from_logits)
+
+        if self.loss == "squared_error":
+            sq = (error.pow(2).sum(dim=2) * visible).sum(dim=1)
+            terms = {
+                "presence": (p_proba - p_true).pow(2).mean(),
+                "points": sq.sum() / max(n, 1),
+            }
+            return terms["presence"] + terms["points"], terms
+
+        if self.point_loss == "wing":
+            per_coord = wing_loss(error, self.wing_width, self.wing_curvature)
+        else:  # "mse", "smooth_l1"
+            per_coord = _regression(error, self.point_loss, self.beta)
+        terms = {
+            "presence": bce.mean(),
+            "points": _masked_mean(per_coord.sum(dim=2), visible),
+        }
+        total = (self.presence_weight * terms["presence"]
+                 + self.point_weight * terms["points"])
+        if heatmaps is not None and self.heatmap_weight > 0:
+            terms["heatmap"] = heatmap_loss(heatmaps, target, self.heatmap_sigma)
+            total = total + self.heatmap_weight * terms["heatmap"]
+        return total, terms

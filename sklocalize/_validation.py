@@ -1,0 +1,250 @@
+"""Input validation shared across the package: images, image sizes, devices,
+landmark names.
+
+Every check raises a ``ValueError`` or ``TypeError`` that names the parameter,
+the form it expects and what it got; none writes to what it is given.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse
+import torch
+
+MIN_IMAGE_SIZE = 16
+"""The smallest image side, in pixels, the networks take (two stride-2 stages
+and a 4-cell map)."""
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def check_image_size(image_size, *, name="image_size", min_size=None):
+    """``(height, width)`` from a size given by the user.
+
+    Parameters
+    ----------
+    image_size : int or pair of numbers
+        ``(height, width)``. With ``min_size`` (a size in pixels) an int
+        means a square and both sides must be integers of at least
+        ``min_size``; without it any two positive numbers are taken (``(1, 1)``
+        for relative units).
+    name : str, default="image_size"
+        The parameter's name, for the error message.
+    min_size : int, default=None
+
+    Returns
+    -------
+    size : tuple of (height, width)
+        ints with ``min_size``, floats without.
+    """
+    pixels = min_size is not None
+    if pixels and _is_int(image_size):
+        image_size = (image_size, image_size)
+    expected = (f"an int or a pair (height, width) of ints >= {min_size}" if pixels
+                else "a pair (height, width) of positive numbers")
+    try:
+        height, width = image_size
+        ok = all(isinstance(v, Real) and not isinstance(v, bool)
+                 for v in (height, width))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise TypeError(f"{name} must be {expected}; got {image_size!r}.")
+    if pixels:
+        if not (_is_int(height) and _is_int(width)
+                and height >= min_size and width >= min_size):
+            raise ValueError(f"{name} must be {expected}; got {image_size!r}.")
+        return int(height), int(width)
+    if not (height > 0 and width > 0 and np.isfinite([height, width]).all()):
+        raise ValueError(f"{name} must be {expected}; got {image_size!r}.")
+    return float(height), float(width)
+
+
+def check_landmark_names(landmark_names, n_landmarks, where="y"):
+    """Raise unless ``landmark_names`` (or None) names ``n_landmarks`` points.
+
+    Parameters
+    ----------
+    landmark_names : sequence of str or None
+    n_landmarks : int
+    where : str, default="y"
+        What holds the points, for the error message.
+    """
+    if landmark_names is not None and len(landmark_names) != n_landmarks:
+        raise ValueError(
+            f"landmark_names must name the {n_landmarks} landmarks of {where}; got "
+            f"{len(landmark_names)} names."
+        )
+
+
+def check_device(device):
+    """A clear ``ValueError`` for a device torch cannot use here, instead of
+    torch's own error from deep inside ``fit``."""
+    if device is None:
+        return
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            "device must be a torch device such as 'cpu', 'cuda' or 'cuda:1' (or "
+            f"None to leave the module where it is); got {device!r}."
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} needs a GPU and a CUDA build of torch, but "
+                "torch.cuda.is_available() is False here; use device='cpu'."
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} names GPU {dev.index}, but only "
+                f"{torch.cuda.device_count()} GPU(s) are visible."
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} needs Apple's MPS backend, which is not available "
+            "here; use device='cpu'."
+        )
+
+
+def _all_finite(arr, chunk=512):
+    """``np.isfinite(arr).all()`` without a boolean copy of all of ``arr``."""
+    return all(np.isfinite(arr[i:i + chunk]).all() for i in range(0, len(arr), chunk))
+
+
+def check_image_shape(image_shape):
+    """``(n_channels, height, width)`` from an ``image_shape`` parameter."""
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or not all(_is_int(v) and v > 0 for v in shape):
+        raise ValueError(
+            "image_shape must be (n_channels, height, width) or (height, width) "
+            f"of positive integers; got {image_shape!r}."
+        )
+    return shape
+
+
+def _as_4d(arr, image_shape):
+    if image_shape is not None:
+        shape = check_image_shape(image_shape)  # checked even where unused
+    if arr.ndim == 4:
+        return arr
+    if arr.ndim == 3:
+        return arr[:, None]
+    if arr.ndim == 2:
+        if image_shape is None:
+            raise ValueError(
+                f"X is 2-D (n_samples, n_features) with n_features = "
+                f"{arr.shape[1]}: set image_shape=(n_channels, height, width) "
+                "(or (height, width) for one channel) to say how each row is "
+                "laid out."
+            )
+        if int(np.prod(shape)) != arr.shape[1]:
+            raise ValueError(
+                f"X has {arr.shape[1]} features per row, but image_shape="
+                f"{tuple(image_shape)} needs {int(np.prod(shape))}."
+            )
+        return arr.reshape(len(arr), *shape)
+    raise ValueError(
+        "X must have shape (n_samples, n_channels, height, width), "
+        "(n_samples, height, width) or (n_samples, n_features) with "
+        f"image_shape; got an array with {arr.ndim} dimension(s) and shape "
+        f"{arr.shape}."
+    )
+
+
+def check_images(X, *, image_shape=None, min_samples=1, owner="The estimator"):
+    """Validate images and return them as a (n, C, H, W) tensor.
+
+    uint8 images are kept as uint8 (scaled per batch); float32 images are
+    shared with the caller's array; other floats are converted to float32.
+    The caller's object is never written to.
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor
+        ``(n_samples, n_channels, height, width)``, ``(n_samples, height,
+        width)``, or ``(n_samples, n_features)`` with ``image_shape``.
+    image_shape : tuple of int, default=None
+        How a 2-D ``X`` is laid out.
+    min_samples : int, default=1
+    owner : str
+        Who asks (the estimator's class name), for the error message.
+
+    Returns
+    -------
+    X : torch.Tensor of shape (n_samples, n_channels, height, width)
+        uint8 or float32.
+    """
+    if isinstance(X, torch.Tensor):
+        arr = X.detach().cpu().numpy()
+    elif scipy.sparse.issparse(X):
+        raise TypeError(
+            "X is a sparse matrix, but sparse input is not supported: images "
+            "must be a dense array (use X.toarray())."
+        )
+    elif isinstance(X, (str, bytes)) or X is None:
+        raise TypeError(
+            "X must be an array of images; got an object of type "
+            f"{type(X).__name__}."
+        )
+    else:
+        try:
+            arr = np.asarray(X)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                "X must be an array of images; could not convert an object of "
+                f"type {type(X).__name__} to an array: {exc}"
+            ) from exc
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            "Complex data not supported: X must hold real pixel values; got "
+            f"dtype {arr.dtype}."
+        )
+    if arr.dtype.kind not in "fu" or (arr.dtype.kind == "u" and arr.dtype != np.uint8):
+        raise TypeError(
+            "X must hold float or uint8 pixel values; got dtype "
+            f"{arr.dtype}. Convert it, e.g. X.astype(np.float32) for values "
+            "already on a 0-1 scale."
+        )
+    if arr.ndim >= 1 and arr.shape[0] == 0:
+        raise ValueError(
+            f"X has no images: 0 sample(s) (shape={arr.shape}) while a minimum "
+            "of 1 is required."
+        )
+    if arr.ndim >= 1 and arr.shape[0] < min_samples:
+        raise ValueError(
+            f"{owner} needs at least {min_samples} samples to fit (batch norm "
+            f"cannot train on one image); got n_samples = {arr.shape[0]}."
+        )
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(
+            f"0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        )
+    if arr.dtype.kind == "f" and not _all_finite(arr):
+        raise ValueError("X contains NaN or infinite values; images must be finite.")
+    arr = _as_4d(arr, image_shape)
+    h, w = arr.shape[2:]
+    if h < MIN_IMAGE_SIZE or w < MIN_IMAGE_SIZE:
+        raise ValueError(
+            f"Images must be at least {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE} pixels; "
+            f"X has shape (n_samples, n_channels, height, width) = {arr.shape}. "
+            "Channels-last images (n, height, width, channels) must be "
+            "transposed first: X.transpose(0, 3, 1, 2)."
+        )
+    if arr.dtype not in (np.float32, np.uint8):
+        arr = arr.astype(np.float32)
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:  # torch refuses read-only memory
+        arr = arr.copy()
+    return torch.from_numpy(arr)
+
+
+def final_estimator(estimator):
+    """The last step of a Pipeline (or the estimator itself)."""
+    while hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator

@@ -1,0 +1,112 @@
+"""The tasks move targets with the pixels and outputs back; the estimators'
+loss parameters are their criteria's."""
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+from sklocalize import LandmarkEstimator, LocalizerEstimator
+from sklocalize.geometry import affine_matrix
+from sklocalize.nn import LandmarkLoss, LocalizationLoss
+from sklocalize.tasks import LandmarkTask, LocalizationTask
+
+from ._helpers import tiny_estimator, tiny_landmarks, tiny_localization
+
+
+def _boxes(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centre = 0.4 + 0.2 * torch.rand(n, 2, generator=g, dtype=torch.float64)
+    size = 0.1 + 0.2 * torch.rand(n, 2, generator=g, dtype=torch.float64)
+    return torch.cat([centre, size], dim=1)  # cxcyhw, well inside the image
+
+
+def _move(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    scale = 0.8 + 0.4 * torch.rand(n, generator=g)
+    shift = (torch.rand(n, 2, generator=g) - 0.5) * 0.1
+    return affine_matrix(scale), shift
+
+
+def test_localization_outputs_move_back_as_targets_moved():
+    n = 6
+    boxes = _boxes(n)
+    y = torch.cat([torch.ones(n, 1, dtype=torch.float64), boxes,
+                   torch.ones(n, 1, dtype=torch.float64)], dim=1)
+    task = LocalizationTask(n_classes=1)
+    matrix, shift = _move(n)
+    moved = task.affine(y, matrix, shift)
+    outputs = (torch.zeros(n), moved[:, 1:5], torch.zeros(n, 1))
+    back = task.unwarp(outputs, matrix, shift)[1]
+    torch.testing.assert_close(back, boxes, atol=1e-6, rtol=0)
+    flipped = task.flip(y, torch.ones(n, dtype=torch.bool))
+    unflipped = task.unflip((torch.zeros(n), flipped[:, 1:5], torch.zeros(n, 1)))
+    torch.testing.assert_close(unflipped[1], boxes)
+    torch.testing.assert_close(y[:, 1:5], boxes)  # inputs kept
+
+
+def test_landmark_outputs_move_back_as_targets_moved():
+    n, k = 5, 4
+    g = torch.Generator().manual_seed(1)
+    pts = 0.3 + 0.4 * torch.rand(n, 2 * k, generator=g, dtype=torch.float64)
+    y = torch.cat([torch.ones(n, 1, dtype=torch.float64), pts], dim=1)
+    task = LandmarkTask(k, flip_pairs=[(0, 1), (2, 3)])
+    matrix, shift = _move(n, seed=2)
+    moved = task.affine(y, matrix, shift)
+    back = task.unwarp((torch.zeros(n), moved[:, 1:]), matrix, shift)[1]
+    torch.testing.assert_close(back, pts, atol=1e-6, rtol=0)
+    flipped = task.flip(y, torch.ones(n, dtype=torch.bool))
+    # the mirror image's left eye is the true right eye, mirrored
+    torch.testing.assert_close(flipped[:, 1], 1 - pts[:, 2])
+    torch.testing.assert_close(task.unflip((torch.zeros(n), flipped[:, 1:]))[1], pts)
+
+
+def test_landmark_task_flip_pairs():
+    with pytest.raises(ValueError, match="tta_flip flips images horizontally.*"
+                                         "set flip_pairs"):
+        LandmarkTask(4).check_flip("tta_flip")
+    LandmarkTask(4, flip_pairs=[]).check_flip("augment")  # no error
+    with pytest.raises(ValueError, match=r"indices in \[0, 3\]; got \(0, 4\)"):
+        LandmarkTask(4, flip_pairs=[(0, 4)]).pairs
+    with pytest.raises(ValueError, match="at most once"):
+        LandmarkTask(4, flip_pairs=[(0, 1), (1, 2)]).pairs
+
+
+@pytest.mark.parametrize("estimator, criterion", [
+    (LocalizerEstimator, LocalizationLoss), (LandmarkEstimator, LandmarkLoss)])
+def test_loss_parameters_share_names_and_defaults(estimator, criterion):
+    ours = inspect.signature(estimator).parameters
+    theirs = inspect.signature(criterion).parameters
+    assert estimator._loss_params
+    for name in estimator._loss_params:
+        assert ours[name].default == theirs[name].default, name
+
+
+def test_a_criterion_instance_keeps_its_settings():
+    X, y = tiny_localization()
+    est = tiny_estimator(LocalizerEstimator,
+                         criterion=LocalizationLoss(beta=0.1, edge_sigma=2.0))
+    est.fit(X, y)
+    assert (est.criterion_.beta, est.criterion_.edge_sigma) == (0.1, 2.0)
+    # a loss parameter changed on the estimator is applied, the rest kept
+    est.set_params(box_weight=3.0)
+    assert (est.criterion_.beta, est.criterion_.box_weight) == (0.1, 3.0)
+    est.set_params(criterion__class_weight=0.5).fit(X, y)
+    assert (est.criterion_.beta, est.criterion_.class_weight) == (0.1, 0.5)
+    # one set on the instance wins over the estimator's default
+    est = tiny_estimator(LocalizerEstimator, criterion=LocalizationLoss(box_weight=5))
+    assert est.fit(X, y).criterion_.box_weight == 5
+    with pytest.raises(ValueError, match="box_weight is set twice, to 3.0 on the "
+                                         "LocalizerEstimator and to 5 on"):
+        est.set_params(box_weight=3.0)
+
+
+def test_the_seed_loss_name_is_deprecated():
+    X, y = tiny_landmarks()
+    with pytest.warns(FutureWarning, match="use loss='squared_error'"):
+        old = tiny_estimator(LandmarkEstimator, loss="seed").fit(X, y)
+    new = tiny_estimator(LandmarkEstimator, loss="squared_error").fit(X, y)
+    assert old.get_params()["loss"] == "seed"  # the parameter as given
+    np.testing.assert_array_equal(old.history_[:, "train_loss"],
+                                  new.history_[:, "train_loss"])
