@@ -18,19 +18,15 @@ A subclass supplies two hooks and may override two more:
   :func:`sklocalize.tta.predict_outputs`.
 
 Its loss parameters are listed in ``_loss_params``: they have the
-criterion's names and defaults.
+criterion's names and defaults (``_params.loss_defaults``).
 """
 
-import contextlib
-import copy
 import inspect
 import numbers
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -43,47 +39,85 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.dataset import ValidSplit
 from torch.utils.data import DataLoader
 
+from ._params import accepted, build_criterion, init_params, seeded
 from ._validation import check_device, check_images
 from .augment import Augmenter
-from .callbacks import CosineLR, PreciseBatchNorm
+from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
 from .tta import predict_outputs
+
+# The parameters and attributes the two estimators share, written once: each
+# estimator's docstring holds ``%(shared_parameters)s`` and
+# ``%(shared_attributes)s`` where they go (see ``shared_docstring``).
+SHARED_PARAMETERS = """\
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Its arguments are routed with ``optimizer__<name>`` (e.g.
+        ``optimizer__weight_decay``). AdamW, with the package's warm-up and
+        cosine schedule (:class:`~sklocalize.callbacks.CosineLR`), trains
+        these small networks from scratch without tuning.
+    max_epochs : int, default=20
+        Passes over the training data.
+    train_split : None, float in (0, 1) or callable, default=None
+        None trains on all the data, as scikit-learn estimators do (model
+        selection is the job of ``cross_validate`` and ``GridSearchCV``). A
+        float holds out that share as a shuffled validation set (seeded by
+        ``random_state``), recorded in the history as ``valid_*``; or any
+        skorch ``train_split`` callable (e.g. ``skorch.dataset.ValidSplit``).
+    callbacks : list of (name, callback) or callbacks, default=None
+        skorch callbacks, e.g. ``[("stop", EarlyStopping(patience=3))]`` with a
+        ``train_split``; their parameters are routed with
+        ``callbacks__<name>__<param>``. They run beside the built-in ones
+        (``lr_schedule``, ``precise_bn``, the loss terms' scoring).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+    verbose : int, default=0
+        0: silent, as scikit-learn estimators are. 1: a table of the losses
+        after each epoch. 2: also a progress bar over the batches.
+    device : str or torch.device, default="cpu"
+        Where to train and predict, e.g. ``"cuda"``; the CPU works everywhere.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, the augmentation and the validation
+        split. An int makes fits reproducible; the global torch RNG is left as
+        it was.
+    image_shape : tuple of int, default=None
+        ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
+        ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so
+        that scikit-learn transformers can precede the estimator in a Pipeline.
+        None: ``X`` holds images.
+    presence_threshold : float in (0, 1), default=0.5
+        ``predict`` sets the presence entry to 1 where the presence
+        probability is at least this; 0.5 is the decision of the presence
+        head's cross-entropy.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``iterator_train__*``,
+        ``dataset``, ``compile``, ...).
+"""
+
+SHARED_ATTRIBUTES = """\
+    n_channels_ : int
+        Image channels seen at fit.
+    image_size_ : tuple of (height, width)
+        Image size seen at fit; ``predict`` needs the same.
+    n_features_in_ : int
+        ``n_channels * height * width``.
+    module_, criterion_, optimizer_ : torch objects
+        The initialized components.
+"""
+
+
+def shared_docstring(cls):
+    """Fill in an estimator's docstring with :data:`SHARED_PARAMETERS` and
+    :data:`SHARED_ATTRIBUTES` (a class decorator)."""
+    cls.__doc__ = (cls.__doc__
+                   .replace("    %(shared_parameters)s\n", SHARED_PARAMETERS)
+                   .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES))
+    return cls
 
 
 def _describe(outputs):
     if isinstance(outputs, tuple):
         return f"a tuple of {len(outputs)}"
     return type(outputs).__name__
-
-
-def _accepted(component, kwargs):
-    """The entries of ``kwargs`` that ``component``'s ``__init__`` accepts."""
-    cls = component if inspect.isclass(component) else type(component)
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return {}
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        return dict(kwargs)
-    return {k: v for k, v in kwargs.items() if k in params}
-
-
-def _init_params(cls):
-    """The named parameters of ``cls.__init__`` (no ``*args``/``**kwargs``)."""
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {name: p for name, p in params.items()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
-
-
-def loss_defaults(criterion, names):
-    """The defaults of the parameters ``names`` of the criterion class: the
-    estimators take their loss parameters' defaults from here, so that the
-    two never drift apart."""
-    params = _init_params(criterion)
-    return {name: params[name].default for name in names}
 
 
 class ImageEstimator(NeuralNet):
@@ -113,48 +147,18 @@ class ImageEstimator(NeuralNet):
         "tta_shift": [Interval(Real, 0, None, closed="left")],
     }
 
-    def __init__(
-        self,
-        module,
-        criterion,
-        *,
-        optimizer=torch.optim.AdamW,
-        lr=1e-3,
-        max_epochs=20,
-        batch_size=64,
-        train_split=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-        image_shape=None,
-        presence_threshold=0.5,
-        augment="default",
-        tta_flip=False,
-        tta_shift=0.0,
-        iterator_train=DataLoader,
-        iterator_valid=DataLoader,
-        dataset=ImageDataset,
-        **kwargs,
-    ):
+    def __init__(self, module, criterion, *, optimizer=torch.optim.AdamW, lr=1e-3,
+                 max_epochs=20, batch_size=64, train_split=None, callbacks=None,
+                 warm_start=False, verbose=0, device="cpu", random_state=None,
+                 image_shape=None, presence_threshold=0.5, augment="default",
+                 tta_flip=False, tta_shift=0.0, iterator_train=DataLoader,
+                 iterator_valid=DataLoader, dataset=ImageDataset, **kwargs):
         super().__init__(
-            module,
-            criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            iterator_train=iterator_train,
-            iterator_valid=iterator_valid,
-            dataset=dataset,
-            train_split=train_split,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            **kwargs,
-        )
+            module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, iterator_train=iterator_train,
+            iterator_valid=iterator_valid, dataset=dataset, train_split=train_split,
+            callbacks=callbacks, warm_start=warm_start, verbose=verbose,
+            device=device, **kwargs)
         self.random_state = random_state
         self.image_shape = image_shape
         self.presence_threshold = presence_threshold
@@ -287,7 +291,7 @@ class ImageEstimator(NeuralNet):
                     f"The module of this {type(self).__name__} is sized from the "
                     "data: call 'fit' (not 'initialize') first."
                 )
-            sizes = _accepted(self.module, sizes)
+            sizes = accepted(self.module, sizes)
             for key, value in sizes.items():
                 if key in kwargs and kwargs[key] != value:
                     raise ValueError(
@@ -297,7 +301,8 @@ class ImageEstimator(NeuralNet):
                     )
             kwargs = {**kwargs, **sizes}
         module = self.initialized_instance(self.module, kwargs)
-        # channels_last: faster for convolutions on CPUs (see the benchmarks page)
+        # channels_last: faster for convolutions on CPUs (docs/benchmarks.rst,
+        # bench-channels-last)
         self.module_ = module.to(memory_format=torch.channels_last)
         return self
 
@@ -313,31 +318,11 @@ class ImageEstimator(NeuralNet):
         on the estimator and on the instance, to different values, is an
         error.
         """
-        routed = self.get_params_for("criterion")
-        criterion = self.criterion
-        cls = criterion if inspect.isclass(criterion) else type(criterion)
-        params = _init_params(cls)
-        own = {name: getattr(self, name) for name in self._loss_params
-               if name in params}
-        if inspect.isclass(criterion):
-            self.criterion_ = criterion(**{**own, **routed})
-            return self
-        defaults = _init_params(type(self))
-        changed = {k: v for k, v in own.items() if v != defaults[k].default}
-        settings = {k: getattr(criterion, k) for k in params if hasattr(criterion, k)}
-        for name, value in changed.items():
-            mine = settings.get(name, params[name].default)
-            if mine != params[name].default and mine != value:
-                raise ValueError(
-                    f"{name} is set twice, to {value!r} on the "
-                    f"{type(self).__name__} and to {mine!r} on its criterion "
-                    f"{cls.__name__}; set it in one place."
-                )
-        overrides = {**changed, **routed}
-        if not overrides:
-            self.criterion_ = criterion
-        else:
-            self.criterion_ = cls(**{**settings, **overrides})
+        defaults = init_params(type(self))
+        self.criterion_ = build_criterion(
+            self.criterion, {k: getattr(self, k) for k in self._loss_params},
+            {k: defaults[k].default for k in self._loss_params},
+            self.get_params_for("criterion"), type(self).__name__)
         return self
 
     # ------------------------------------------------------------------
@@ -363,30 +348,6 @@ class ImageEstimator(NeuralNet):
                     "to match."
                 )
         return Xt
-
-    @contextlib.contextmanager
-    def _seeded(self, reset):
-        """Seed torch from ``random_state`` without touching the global RNG.
-
-        A fresh fit is seeded from ``random_state`` alone; a continued one
-        (``partial_fit``, ``warm_start``) also from the epochs already done, so
-        it does not replay the first epochs' shuffles.
-        """
-        if self.random_state is None:
-            yield None
-            return
-        if isinstance(self.random_state, Integral):
-            done = 0 if reset or self.history_ is None else len(self.history_)
-            seq = np.random.SeedSequence([int(self.random_state), done])
-            seed = int(seq.generate_state(1)[0])
-        else:
-            seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = []
-        if torch.cuda.is_available() and str(self.device).startswith("cuda"):
-            devices = [torch.device(self.device).index or 0]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield seed
 
     def fit(self, X, y, **fit_params):
         """Initialize the module (unless ``warm_start``) and train it.
@@ -447,42 +408,13 @@ class ImageEstimator(NeuralNet):
                 f"images and {len(yt)} target rows."
             )
         yt = torch.as_tensor(yt, dtype=torch.float32)
-        with self._seeded(reset):
+        done = 0 if reset or self.history_ is None else len(self.history_)
+        with seeded(self.random_state, self.device, done):
             if reset:
                 self.initialize()
-            self._check_callbacks()
+            check_callbacks(self)
             NeuralNet.partial_fit(self, Xt, yt, **fit_params)
         return self
-
-    def _check_callbacks(self):
-        """Clear errors for two callback mistakes that skorch lets through: a
-        ``callbacks__<name>__<param>`` for a callback that does not exist (a
-        typo skorch ignores silently), and a callback that watches a
-        validation score that a fit without ``train_split`` never records
-        (skorch's error is a ``KeyError`` from the history after the first
-        epoch)."""
-        if self.callbacks == "disable":  # none run, none monitor
-            return
-        names = [name for name, _ in self._uniquely_named_callbacks()]
-        for key in self.get_params_for("callbacks"):
-            name = key.split("__")[0]
-            if name not in names:
-                raise ValueError(
-                    f"callbacks__{key} sets a callback named {name!r}, but there is "
-                    f"none; the callbacks are {names}."
-                )
-        if self.train_split is not None:
-            return
-        for name, callback in self.callbacks_:
-            monitor = getattr(callback, "monitor", None)
-            if isinstance(monitor, str) and monitor.startswith("valid"):
-                raise ValueError(
-                    f"The callback {name!r} ({type(callback).__name__}) monitors "
-                    f"{monitor!r}, a validation score, but train_split=None "
-                    "trains on all the data and records none. Set train_split "
-                    "(e.g. train_split=0.2) or the callback's monitor (e.g. "
-                    "'train_loss')."
-                )
 
     def _augmenter(self):
         """The training-time augmenter, or None."""
@@ -493,8 +425,8 @@ class ImageEstimator(NeuralNet):
         return self.augment
 
     def _default_augmenter(self):
-        """What ``augment="default"``: a flip and photometric jitter, no zoom
-        or shift (see the benchmarks page)."""
+        """What ``augment="default"`` means: a flip and photometric jitter, no
+        zoom or shift (docs/benchmarks.rst, bench-localizer-augment)."""
         return Augmenter(scale=(1.0, 1.0), shift=0.0)
 
     def get_split_datasets(self, X, y=None, **fit_params):

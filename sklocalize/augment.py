@@ -114,8 +114,8 @@ class Augmenter:
                 raise ValueError(f"Augmenter {name} must be in [0, 1); got "
                                  f"{value!r}.")
         if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"Augmenter interpolation must be one of {INTERPOLATIONS}; "
-                             f"got {self.interpolation!r}.")
+            raise ValueError("Augmenter interpolation must be one of "
+                             f"{INTERPOLATIONS}; got {self.interpolation!r}.")
         if not 0 <= self.rotation <= 180:
             raise ValueError("Augmenter rotation must be in [0, 180] degrees; got "
                              f"{self.rotation!r}.")

@@ -130,3 +130,41 @@ class PreciseBatchNorm(Callback):
             for m, momentum in zip(norms, momenta):
                 m.momentum = momentum
             module.train(training)
+
+
+def check_callbacks(net):
+    """Raise a clear ``ValueError`` for two callback mistakes that skorch
+    lets through.
+
+    A ``callbacks__<name>__<param>`` for a callback that does not exist (a
+    typo skorch ignores silently), and a callback that watches a validation
+    score that a fit without ``train_split`` never records (skorch's error is
+    a ``KeyError`` from the history after the first epoch). The estimators
+    call it at fit, after the callbacks are initialized.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+    """
+    if net.callbacks == "disable":  # none run, none monitor
+        return
+    names = [name for name, _ in net._uniquely_named_callbacks()]
+    for key in net.get_params_for("callbacks"):
+        name = key.split("__")[0]
+        if name not in names:
+            raise ValueError(
+                f"callbacks__{key} sets a callback named {name!r}, but there is "
+                f"none; the callbacks are {names}."
+            )
+    if net.train_split is not None:
+        return
+    for name, callback in net.callbacks_:
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid"):
+            raise ValueError(
+                f"The callback {name!r} ({type(callback).__name__}) monitors "
+                f"{monitor!r}, a validation score, but train_split=None "
+                "trains on all the data and records none. Set train_split "
+                "(e.g. train_split=0.2) or the callback's monitor (e.g. "
+                "'train_loss')."
+            )

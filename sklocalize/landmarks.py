@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator, loss_defaults
+from ._base import ImageEstimator, shared_docstring
+from ._params import loss_defaults
 from ._validation import check_landmark_names
 from .augment import Augmenter
 from .metrics import landmark_nme
@@ -21,6 +22,7 @@ _LOSS = loss_defaults(LandmarkLoss, ("loss", "point_loss", "presence_weight",
                                      "point_weight", "heatmap_weight"))
 
 
+@shared_docstring
 class LandmarkEstimator(ImageEstimator):
     """Find a fixed set of points (eyes, nose, ...) on the one object of an image.
 
@@ -33,84 +35,89 @@ class LandmarkEstimator(ImageEstimator):
     Parameters
     ----------
     module : torch module class or instance, default=LandmarkNet
-        Must return ``(presence_logit, points)``; a class whose ``__init__``
-        takes ``n_landmarks`` and ``in_channels`` gets them from the data. The
-        default reads the points off heatmaps with a soft-argmax
-        (``module__head="heatmap"``); ``module__head="regression"`` uses a
-        pooled-grid MLP.
-    criterion : torch module class, default=LandmarkLoss
-    loss : {"practical", "seed"}, default="practical"
-        ``"seed"``: squared error over the whole target vector (every visible
-        coordinate where ``p = 1``, ``p`` alone where it is 0).
-        ``"practical"``: binary cross-entropy on presence + the point term.
+        Must return ``(presence_logit, points)`` (see :mod:`sklocalize.nn`);
+        a class whose ``__init__`` takes ``n_landmarks``, ``in_channels`` or
+        ``image_size`` gets them from the data. The default reads the points
+        off heatmaps with a soft-argmax (``module__head="heatmap"``);
+        ``module__head="regression"`` uses a pooled-grid MLP.
+    criterion : torch module class or instance, default=LandmarkLoss
+        The masked loss. A class is built with the loss parameters below
+        (``criterion__<name>`` for its others, e.g. ``criterion__wing_width``);
+        an instance keeps its own settings, the loss parameters changed here
+        set on top.
+    loss : {"practical", "squared_error"}, default="practical"
+        ``"squared_error"``: squared error over the whole target vector
+        (every visible coordinate where ``p = 1``, ``p`` alone where it is 0;
+        ``"seed"`` is its deprecated name). ``"practical"``: binary
+        cross-entropy on presence + the point term, each weighted.
     point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
         The practical form's point term; wing loss (Feng et al., CVPR 2018) is
         the usual choice for landmarks.
     presence_weight, point_weight : float, default=1.0, 5.0
+        The practical form's term weights; the wing loss of errors of a few
+        percent of the image is small beside the presence cross-entropy, and
+        5 balances them.
     heatmap_weight : float, default=1.0
-        Weight of an auxiliary term that pulls each heatmap towards a Gaussian
-        at its true point (with the default heatmap head; see
-        :func:`sklocalize.nn.losses.heatmap_loss`); it sharpens the heatmaps
-        the soft-argmax reads (LFW: 5.6% vs 6.1% inter-ocular error).
+        Weight of an auxiliary term that pulls each heatmap towards a
+        Gaussian at its true point (with the default heatmap head; see
+        :func:`sklocalize.nn.heatmap_loss`); it sharpens the heatmaps the
+        soft-argmax reads, and 0 leaves it out. On, because it lowered the
+        LFW inter-ocular error (see :ref:`bench-landmarks-heatmap-weight`).
     landmark_names : sequence of str, default=None
         Names of the points, for DataFrames (``<name>_x``, ``<name>_y``).
     flip_pairs : sequence of (int, int), default=None
         Points that swap under a horizontal flip, e.g. ``[(0, 1), (3, 4)]`` for
         left/right eyes and mouth corners; ``[]`` if no point has a mirror
-        twin. Needed by flip augmentation and ``tta_flip``.
-    augment : "default", None or Augmenter, default="default"
-        Training-time, target-aware augmentation (see
-        :class:`sklocalize.augment.Augmenter`). ``"default"`` rotates by up to
-        12 degrees either way, zooms (1/2 to 1.25) and shifts (up to 10%) a
-        quarter of the images, jitters brightness and contrast, and flips
-        horizontally when ``flip_pairs`` is given: ``Augmenter(flip=0.5 or 0,
-        scale=(0.5, 1.25), shift=0.1, rotation=12, reframe_prob=0.25)``. With
-        ``reframe`` this finds faces framed unlike the training ones; on LFW
-        (``benchmarks/results/landmarks_lfw.md``) faces zoomed out to half
-        size score 5.9% inter-ocular error instead of 45% without zoom and
-        shift in training, for about 0.2 point on faces framed as in
-        training. If yours always are, ``Augmenter(scale=(1, 1), shift=0,
-        rotation=12)`` is that little more accurate. None turns augmentation
-        off.
-    tta_flip : bool, default=False
-        Test-time flip: average the predictions on each image and on its
-        mirror image (points mirrored back and their pairs swapped). On LFW the
-        default model's mirror-image predictions sit about 0.4 pixel off in x,
-        and the flip does not help it (4.59% against 4.40% inter-ocular error,
-        ``benchmarks/results/landmarks_lfw.md``).
-    tta_shift : float, default=0.5
-        Test-time shifts, in pixels: the last prediction pass (the last
-        re-framing pass, or the only pass with ``reframe=0``) is averaged over
-        four copies of each image moved by ``tta_shift`` pixels diagonally
-        (bicubic resampling), the points moved back. Sub-pixel moves average
-        out the error that the strided trunk's sampling grid puts on the
-        points: on LFW one model scored 4.57% inter-ocular error without them,
-        4.46%, 4.40%, 4.38%, 4.49% and 5.14% with moves of 0.25, 0.5, 0.75, 1
-        and 2 pixels (``benchmarks/results/ablation.md``), with gains at half
-        size and on shifted faces too. Four times the cost of that pass (on
-        LFW, about 6 ms a face on 2 CPU cores instead of about 2); 0 turns it
-        off.
+        twin. Needed by flip augmentation and ``tta_flip``; None, because
+        which points are mirror twins only you know.
     reframe : int, default=1
         Re-framing passes at prediction, for objects framed unlike the
-        training ones (zoomed out, shifted, tilted). Each pass finds the zoom,
-        rotation and shift that best map the points predicted so far onto the
-        training mean shape (``mean_shape_``), resamples the image with them
-        (bicubic), predicts again and maps the points back; the presence
-        probability stays that of the image as given. The first prediction must find the
-        object roughly, which the default augmentation's zoomed and shifted
-        images teach. Each pass costs one more prediction; 0 turns it off.
+        training ones (zoomed out, shifted, tilted). Each pass finds the
+        zoom, rotation and shift that best map the points predicted so far
+        onto the training mean shape (``mean_shape_``), resamples the image
+        with them (bicubic), predicts again and maps the points back; the
+        presence probability stays that of the image as given. The first
+        prediction must find the object roughly, which the default
+        augmentation's zoomed and shifted images teach. Each pass costs one
+        more prediction; 0 turns it off. One pass, because on LFW it finds
+        zoomed-out and shifted faces that a single prediction misses (see
+        :ref:`bench-landmarks-reframe`).
     lr : float, default=4e-3
-        Peak learning rate of the AdamW optimizer (warm-up, then cosine decay).
-        Higher than the localizer's: on LFW (50 epochs) the model underfits
-        at 1e-3, as wrong on its training faces as on the test faces, with
-        5.00% inter-ocular error; 2e-3, 4e-3, 6e-3 and 8e-3 gave 4.75%,
-        4.57%, 4.56% and 4.60% (``benchmarks/results/ablation.md``).
-    optimizer, max_epochs, batch_size, train_split, callbacks, warm_start, \
-verbose, device, random_state, image_shape, presence_threshold
-        As in :class:`LocalizerEstimator`.
-    **kwargs
-        Any other skorch ``NeuralNet`` parameter.
-
+        Peak learning rate of the AdamW optimizer (warm-up, then cosine
+        decay; see :class:`~sklocalize.callbacks.CosineLR`). Higher than the
+        localizer's, because the landmark model underfits LFW at 1e-3 and 4e-3
+        is at the low end of the rates that scored best (see
+        :ref:`bench-landmarks-lr`).
+    batch_size : int, default=64
+        Images per training batch; -1 for the whole data set as one batch.
+    augment : "default", None or Augmenter, default="default"
+        Training-time, target-aware augmentation (see
+        :class:`sklocalize.augment.Augmenter`); None turns it off.
+        ``"default"`` rotates by up to 12 degrees either way, zooms (1/2 to
+        1.25) and shifts (up to 10%) a quarter of the images, jitters
+        brightness and contrast, and flips horizontally when ``flip_pairs``
+        is given: ``Augmenter(flip=0.5 or 0, scale=(0.5, 1.25), shift=0.1,
+        rotation=12, reframe_prob=0.25)``. Rotation made the LFW model more
+        accurate, and the zoomed and shifted quarter lets ``reframe`` find
+        faces framed unlike the training ones, for a little accuracy on faces
+        framed as in training (see :ref:`bench-landmarks-augment`). If yours
+        always are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that
+        little more accurate.
+    tta_flip : bool, default=False
+        Test-time flip: average the predictions on each image and on its
+        mirror image (points mirrored back and their pairs swapped), for
+        twice the prediction time. Off, because on LFW the default model's
+        predictions on mirrored faces sit a fraction of a pixel off in x and
+        the flip made it less accurate (see :ref:`bench-landmarks-tta-flip`).
+    tta_shift : float, default=0.5
+        Test-time shifts, in pixels: the last prediction pass (the last
+        re-framing pass, or the only pass with ``reframe=0``) is averaged
+        over four copies of each image moved by ``tta_shift`` pixels
+        diagonally (bicubic resampling), the points moved back, for four
+        times the cost of that pass; 0 turns it off. Half a pixel, because on
+        LFW it lowered the error on every test set and no other move did
+        better beyond the noise (see :ref:`bench-landmarks-tta-shift`).
+    %(shared_parameters)s
     Attributes
     ----------
     n_landmarks_ : int
@@ -119,11 +126,11 @@ verbose, device, random_state, image_shape, presence_threshold
         Mean relative ``(x, y)`` of each point over the training images with
         ``p = 1`` and, when ``flip_pairs`` names pairs, their mirror images (NaN
         for a point never visible); where ``reframe`` puts the points.
-    n_channels_, image_size_, n_features_in_
-        As in :class:`LocalizerEstimator`.
+    %(shared_attributes)s
     history_ : skorch.History
         Per epoch: ``train_loss``, ``train_presence_loss``,
-        ``train_points_loss`` (and ``valid_*`` with a ``train_split``).
+        ``train_points_loss``, ``train_heatmap_loss`` (with the heatmap
+        term; and ``valid_*`` with a ``train_split``).
 
     See Also
     --------
@@ -190,8 +197,8 @@ verbose, device, random_state, image_shape, presence_threshold
 
     def _default_augmenter(self):
         # rotation for accuracy, zoom and shift on a quarter of the faces for
-        # the re-framing pass; a flip only when the pairs are known (see the
-        # benchmarks page)
+        # the re-framing pass; a flip only when the pairs are known
+        # (docs/benchmarks.rst, bench-landmarks-augment)
         return Augmenter(flip=0.5 if self.flip_pairs is not None else 0.0,
                          scale=(0.5, 1.25), shift=0.1, rotation=12.0,
                          reframe_prob=0.25)

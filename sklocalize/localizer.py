@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator, loss_defaults
+from ._base import ImageEstimator, shared_docstring
+from ._params import loss_defaults
 from .metrics import iou_score
 from .nn.losses import BOX_LOSSES, LOSSES, LocalizationLoss
 from .nn.modules import LocalizerNet
@@ -19,6 +20,7 @@ _LOSS = loss_defaults(LocalizationLoss, ("loss", "box_loss", "presence_weight",
                                          "box_weight", "class_weight", "edge_weight"))
 
 
+@shared_docstring
 class LocalizerEstimator(ImageEstimator):
     """Find the one object in an image, its box and its class.
 
@@ -30,133 +32,81 @@ class LocalizerEstimator(ImageEstimator):
     Parameters
     ----------
     module : torch module class or instance, default=LocalizerNet
-        Must return ``(presence_logit, boxes, class_logits)``. A class whose
-        ``__init__`` takes ``n_classes`` and ``in_channels`` gets them from the
-        data; set its other arguments with ``module__<name>`` (e.g.
-        ``module__width=16``).
-    criterion : torch module class, default=LocalizationLoss
-        The masked loss; it receives ``loss``, ``box_loss`` and the weights.
-    loss : {"practical", "seed"}, default="practical"
-        ``"seed"``: the textbook squared error over the whole target vector
-        (every entry where ``p_c = 1``, ``p_c`` alone where it is 0).
-        ``"practical"``: binary cross-entropy on presence + box term +
-        cross-entropy on the class, each weighted.
+        Must return ``(presence_logit, boxes, class_logits)`` (see
+        :mod:`sklocalize.nn`). A class whose ``__init__`` takes ``n_classes``,
+        ``in_channels`` or ``image_size`` gets them from the data; set its
+        other arguments with ``module__<name>`` (e.g. ``module__width=16``).
+    criterion : torch module class or instance, default=LocalizationLoss
+        The masked loss. A class is built with the loss parameters below
+        (``criterion__<name>`` for its others, e.g. ``criterion__beta``); an
+        instance keeps its own settings, the loss parameters changed here
+        set on top.
+    loss : {"practical", "squared_error"}, default="practical"
+        ``"squared_error"``: the textbook squared error over the whole target
+        vector (every entry where ``p_c = 1``, ``p_c`` alone where it is 0;
+        ``"seed"`` is its deprecated name). ``"practical"``: binary
+        cross-entropy on presence + box term + cross-entropy on the class,
+        each weighted, which trains better (see :ref:`bench-caltech3`).
     box_loss : {"l1_giou", "smooth_l1", "mse", "giou"}, default="l1_giou"
         The practical form's box term: ``"l1_giou"`` is the L1 error of the
-        four box entries plus ``1 - GIoU`` (as in DETR).
+        four box entries plus ``1 - GIoU``, as in DETR (see
+        :ref:`bench-localizer-box-loss`).
     presence_weight, box_weight, class_weight : float, default=1.0, 2.0, 1.0
-        The practical form's term weights.
+        The practical form's term weights; a heavier box or class term did
+        not help on Caltech-3 (see :ref:`bench-localizer-box-weight`).
     edge_weight : float, default=1.0
         Weight of an auxiliary term that pulls each box edge's distribution
         (the default edge head reads each edge off a distribution over the
         columns or rows of a feature map) towards a narrow Gaussian at the
-        true edge (standard deviation ``criterion__edge_sigma=0.5`` cells; see
-        :func:`sklocalize.nn.edge_loss`); it sharpens the distributions the
-        edges are read from, as ``heatmap_weight`` does for
-        :class:`LandmarkEstimator`. On Caltech-3 (45 epochs, two seeds) it
-        raised the mean IoU of the depth-4 trunk from 0.911 and 0.911 to
-        0.916 and 0.915 (with ``tta_flip``), and of the depth-3 trunk (the
-        ``"auto"`` depth at 64 px) to 0.918-0.921 over four runs (at
-        ``lr=1e-3``; ``benchmarks/results/ablation.md``). 0 leaves it out.
-    optimizer : torch optimizer class, default=torch.optim.AdamW
-        Its arguments are routed with ``optimizer__<name>``.
+        true edge (``criterion__edge_sigma=0.5`` cells; see
+        :func:`sklocalize.nn.edge_loss`), as ``heatmap_weight`` does for
+        :class:`LandmarkEstimator`; 0 leaves it out. 1, because the term
+        raised the Caltech-3 mean IoU beyond the noise between seeds and a
+        heavier weight did not add to it (see
+        :ref:`bench-localizer-edge-weight`).
     lr : float, default=2e-3
         Peak learning rate of the AdamW optimizer (warm-up, then cosine
-        decay). Chosen on a validation split of Caltech-3's training images
-        (45 epochs, two seeds, with ``tta_flip``): 1e-3, 2e-3 and 3e-3 gave
-        mean IoU 0.919 and 0.919, 0.922 and 0.923, 0.921 and 0.923, and
-        localization accuracy 0.995 and 0.992, 0.995 and 0.997, 0.992 and
-        0.995. On the test split, over three seeds, 2e-3 against 1e-3 gave
-        localization accuracy 0.996, 0.996 and 0.996 against 0.994, 0.996 and
-        0.992, and mean IoU 0.919, 0.920 and 0.921 against 0.921, 0.920 and
-        0.918 (both at ``batch_size=64``;
-        ``benchmarks/results/ablation.md``).
-    max_epochs : int, default=20
+        decay; see :class:`~sklocalize.callbacks.CosineLR`). 2e-3 scored best
+        among 1e-3, 2e-3 and 3e-3 on a validation split of Caltech-3's
+        training images (see :ref:`bench-localizer-lr`).
     batch_size : int, default=32
-        -1 for the whole data set as one batch. 32 rather than the landmark
-        estimator's 64: on a validation split of Caltech-3's training images
-        (45 epochs, three seeds, with ``tta_flip``) it raised the mean IoU
-        from 0.922, 0.923 and 0.917 to 0.925, 0.924 and 0.921 with the same
-        mean localization accuracy (0.993), for about 1.05x the training
-        time; on the test split, from 0.919, 0.920 and 0.921 to 0.921, 0.922
-        and 0.922, with class accuracy 0.993, 0.995 and 0.998 (0.998 in each
-        seed before; ``benchmarks/results/ablation.md``).
-    train_split : None, float in (0, 1) or callable, default=None
-        None trains on all the data. A float holds out that share as a shuffled
-        validation set (seeded by ``random_state``), recorded in the history as
-        ``valid_*``; or any skorch ``train_split`` callable (e.g.
-        ``skorch.dataset.ValidSplit``).
-    callbacks : list of (name, callback) or callbacks, default=None
-        skorch callbacks, e.g. ``[("stop", EarlyStopping(patience=3))]`` with a
-        ``train_split``; their parameters are routed with
-        ``callbacks__<name>__<param>``.
-    warm_start : bool, default=False
-        Whether ``fit`` continues from the current weights.
-    verbose : int, default=0
-        0: silent. 1: a table of the losses after each epoch. 2: also a
-        progress bar over the batches.
-    device : str or torch.device, default="cpu"
-        Where to train and predict, e.g. ``"cuda"``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the shuffling and the validation split. An int makes
-        fits reproducible; the global torch RNG is left as it was.
-    image_shape : tuple of int, default=None
-        ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
-        ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so
-        that scikit-learn transformers can precede the estimator in a Pipeline.
-    presence_threshold : float in (0, 1), default=0.5
-        ``predict`` sets ``p_c = 1`` where the presence probability is at least
-        this.
+        Images per training batch; -1 for the whole data set as one batch. 32
+        rather than the landmark estimator's 64, because it raised the
+        Caltech-3 mean IoU on a validation split, for slightly more training
+        time (see :ref:`bench-localizer-batch-size`).
     augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
-        :class:`sklocalize.augment.Augmenter`). ``"default"`` is a random
-        horizontal flip (``b_x -> 1 - b_x``) with brightness and contrast
-        jitter: ``Augmenter(scale=(1, 1), shift=0)``. Zoom and shift (with the
-        boxes moved exactly with the pixels) are available through an
-        ``Augmenter``; on Caltech-3, on every image they cost IoU (0.858
-        against 0.900 in the first benchmarks), and a mild zoom and shift on a
-        quarter of the images did not help (0.910 against 0.909;
-        ``benchmarks/results/ablation.md``). None turns augmentation off. If
-        your classes change meaning when mirrored, use
-        ``Augmenter(flip=0, scale=(1, 1), shift=0)`` and ``tta_flip=False``.
+        :class:`sklocalize.augment.Augmenter`); None turns it off.
+        ``"default"`` is a random horizontal flip (``b_x -> 1 - b_x``) with
+        brightness and contrast jitter, ``Augmenter(scale=(1, 1), shift=0)``:
+        zoom and shift (the boxes moved exactly with the pixels) cost mean IoU
+        on Caltech-3, whose photos frame their objects alike (see
+        :ref:`bench-localizer-augment`). Add them with an ``Augmenter`` if your
+        images may come framed differently. If your classes change meaning
+        when mirrored, use ``Augmenter(flip=0, scale=(1, 1), shift=0)`` and
+        ``tta_flip=False``.
     tta_flip : bool, default=True
-        Test-time flip: predict on each image and its mirror image and average
-        (boxes mirrored back; presence and class logits averaged), for twice
-        the prediction time. On Caltech-3 it raised the mean IoU of the 24
-        models trained for the seventh round of
-        ``benchmarks/results/ablation.md`` by 0.003 on average, lowering it
-        for one (by 0.002); it gains more with the edge term (the defaults,
-        three seeds: 0.911 to 0.919, 0.917 to 0.920 and 0.916 to 0.921). Set
-        it to False, with
+        Test-time flip: average the predictions on each image and on its
+        mirror image (boxes mirrored back; presence and class logits
+        averaged), for twice the prediction time. On, because it raised the
+        Caltech-3 mean IoU on average over the models trained there (see
+        :ref:`bench-localizer-tta-flip`). Set it to False, with
         ``augment=Augmenter(flip=0, scale=(1, 1), shift=0)``, if your classes
         change meaning when mirrored.
     tta_shift : float, default=0.0
         Test-time shifts, in pixels: average the predictions on four copies of
-        each image moved by ``tta_shift`` pixels diagonally (up-left, down-left,
-        up-right, down-right; bicubic resampling), the boxes moved back.
-        Sub-pixel moves average out some of the error that the strided
-        trunk's sampling grid puts on positions, and the landmark estimator
-        uses them by default, but on Caltech-3 they cost the default
-        localizer a little (mean IoU 0.908 at 0.5 pixel, 0.909 without;
-        ``benchmarks/results/ablation.md``): off by default. Four times the
-        prediction cost; 0 turns it off.
-    **kwargs
-        Any other skorch ``NeuralNet`` parameter (``iterator_train__*``,
-        ``dataset``, ``compile``, ...).
-
+        each image moved by ``tta_shift`` pixels diagonally (bicubic
+        resampling), the boxes moved back, for four times the prediction
+        cost; 0 turns it off. Off, because on Caltech-3 the resampled copies
+        cost the localizer a little mean IoU, unlike the landmark model (see
+        :ref:`bench-localizer-tta-shift`).
+    %(shared_parameters)s
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The class labels: column ``c_k`` of the target is ``classes_[k - 1]``.
     n_classes_ : int
-    n_channels_ : int
-        Image channels seen at fit.
-    image_size_ : tuple of (height, width)
-        Image size seen at fit; ``predict`` needs the same.
-    n_features_in_ : int
-        ``n_channels * height * width``.
-    module_, criterion_, optimizer_ : torch objects
-        The initialized components.
+    %(shared_attributes)s
     history_ : skorch.History
         Per epoch: ``train_loss`` and its terms ``train_presence_loss``,
         ``train_box_loss``, ``train_class_loss``, ``train_edge_loss`` (with
@@ -186,7 +136,7 @@ class LocalizerEstimator(ImageEstimator):
     >>> X, y = make_localization(n_samples=40, image_size=16, random_state=0)
     >>> est = LocalizerEstimator(max_epochs=1, module__width=8, random_state=0)
     >>> est.fit(X, y).predict(X).shape
-    (40, 8)
+    (40, 7)
     """
 
     _loss_params = tuple(_LOSS)

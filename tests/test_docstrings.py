@@ -12,7 +12,8 @@ MODULES = [
     "sklocalize", "sklocalize.boxes", "sklocalize.targets", "sklocalize.metrics",
     "sklocalize.model_selection", "sklocalize.nn", "sklocalize.augment",
     "sklocalize.callbacks", "sklocalize.datasets", "sklocalize.plotting",
-    "sklocalize.parallel",
+    "sklocalize.parallel", "sklocalize.tasks", "sklocalize.geometry",
+    "sklocalize.dataset", "sklocalize.tta",
 ]
 NEEDS_EXAMPLES = {"LocalizerEstimator", "LandmarkEstimator"}
 # constants and type aliases carry no docstring of their own

@@ -1,4 +1,5 @@
 import pickle
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -8,29 +9,16 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from sklocalize import LandmarkEstimator
-from sklocalize.augment import Augmenter, similarity_to, warp_images
+from sklocalize.augment import Augmenter
 from sklocalize.datasets import FACE_FLIP_PAIRS, FACE_LANDMARKS
+from sklocalize.geometry import similarity_to, warp_images
 from sklocalize.metrics import landmark_nme, landmark_presence_accuracy
 from sklocalize.targets import check_landmark_target
 
-from ._helpers import TINY_MODULE, tiny_landmarks
+from ._helpers import tiny_estimator, tiny_landmarks
 
-
-def tiny(**kwargs):
-    params = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
-    params.update(kwargs)
-    return LandmarkEstimator(**params)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_landmarks()
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, y = data
-    return tiny().fit(X, y)
+ESTIMATOR = LandmarkEstimator  # conftest's data and fitted fixtures are for this task
+tiny = partial(tiny_estimator, ESTIMATOR)
 
 
 def test_fit_predict_layout(fitted, data):
@@ -58,9 +46,9 @@ def test_heads_and_point_losses(data, head, point_loss):
     assert est.predict(X).shape == y.shape
 
 
-def test_seed_loss(data):
+def test_squared_error_loss(data):
     X, y = data
-    est = tiny(loss="seed", train_split=0.25).fit(X, y)
+    est = tiny(loss="squared_error", train_split=0.25).fit(X, y)
     assert np.isfinite(est.history_[-1, "valid_points_loss"])
 
 
@@ -327,14 +315,14 @@ def test_tta_shift_moves_copies_and_maps_points_back(reframe):
     est.fit(blob_images(train_pts), y_train)
     X = blob_images(test_pts)
     seen = []
-    flip_outputs = est._flip_outputs
+    forward = est._forward
 
-    def spy(Xt):
-        outputs = flip_outputs(Xt)
-        seen.append(outputs[1].reshape(len(Xt), -1, 2))
+    def spy(Xt, n_outputs):
+        outputs = forward(Xt, n_outputs)
+        seen.append(outputs[1].reshape(len(Xt), -1, 2).numpy())
         return outputs
 
-    est._flip_outputs = spy
+    est._forward = spy
     pred = est.predict(X)[:, 1:].reshape(-1, 2, 2)
     np.testing.assert_allclose(pred, test_pts, atol=2e-3)
     # the last pass saw four copies, moved 1.5 px (of 48) diagonally, each
@@ -381,8 +369,8 @@ def test_prediction_reads_the_leading_outputs_only():
     plain = LandmarkEstimator(BlobCentroids, **kw).fit(X, y)
     extra = LandmarkEstimator(ExtraOutputs, **kw).fit(X, y)
     np.testing.assert_array_equal(extra.predict(X), plain.predict(X))
-    outputs = extra._forward_tuple(torch.from_numpy(X))
-    assert len(outputs) == 2 and all(o.dtype == np.float64 for o in outputs)
+    outputs = extra._forward(torch.from_numpy(X), 2)
+    assert len(outputs) == 2 and all(o.dtype == torch.float64 for o in outputs)
     bad = LandmarkEstimator(NotATuple, **kw).fit(X, y)
     with pytest.raises(TypeError, match="tuple of at least 2 tensors.*got Tensor"):
         bad.predict(X)

@@ -1,4 +1,5 @@
 import pickle
+from functools import partial
 
 import joblib
 import numpy as np
@@ -14,24 +15,10 @@ from sklocalize.metrics import class_accuracy, iou_score, presence_accuracy
 from sklocalize.nn import LocalizerNet
 from sklocalize.targets import check_localization_target
 
-from ._helpers import TINY_MODULE, as_uint8, tiny_localization
+from ._helpers import as_uint8, tiny_estimator, tiny_localization
 
-
-def tiny(**kwargs):
-    params = {"max_epochs": 1, "random_state": 0, "batch_size": 8, **TINY_MODULE}
-    params.update(kwargs)
-    return LocalizerEstimator(**params)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return tiny_localization()
-
-
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, y = data
-    return tiny().fit(X, y)
+ESTIMATOR = LocalizerEstimator  # conftest's data and fitted fixtures are for this task
+tiny = partial(tiny_estimator, ESTIMATOR)
 
 
 def test_fit_predict_layout(fitted, data):
@@ -90,7 +77,7 @@ def test_edge_term(data):
         row["train_presence_loss"] + 2.0 * row["train_box_loss"]
         + row["train_class_loss"] + 0.5 * row["train_edge_loss"], rel=1e-4)
     for params in ({"edge_weight": 0.0}, {"module__box_head": "grid"},
-                   {"loss": "seed"}):
+                   {"loss": "squared_error"}):
         assert "train_edge_loss" not in tiny(**params).fit(X, y).history_[-1]
     est = tiny(criterion__edge_sigma=2.0).fit(X, y)
     assert est.criterion_.edge_sigma == 2.0
@@ -119,9 +106,9 @@ def test_edge_loss_is_lowest_at_the_true_edges():
     assert loss((1, 6), (0, 3), hidden) == 0.0
 
 
-def test_seed_loss_history_sums_terms(data):
+def test_squared_error_loss_history_sums_terms(data):
     X, y = data
-    est = tiny(loss="seed").fit(X, y)
+    est = tiny(loss="squared_error").fit(X, y)
     row = est.history_[-1]
     assert row["train_loss"] == pytest.approx(
         row["train_presence_loss"] + row["train_box_loss"] + row["train_class_loss"],
@@ -585,14 +572,14 @@ def test_tta_shift_moves_copies_and_maps_boxes_back():
     size = 40
     X, y, centres = _blobs(size)
     est = LocalizerEstimator(BlobBox, max_epochs=0, augment=None, random_state=0,
-                             tta_shift=2.0).fit(X, y)
+                             tta_shift=2.0, tta_flip=False).fit(X, y)
     seen = []
-    flip_outputs = est._flip_outputs
-    est._flip_outputs = lambda Xt: seen.append(flip_outputs(Xt)) or seen[-1]
+    forward = est._forward
+    est._forward = lambda Xt, n: seen.append(forward(Xt, n)) or seen[-1]
     pred = est.predict(X)
     np.testing.assert_allclose(pred[:, 1:3], centres, atol=2e-3)
     np.testing.assert_allclose(pred[:, 3:5], 0.25, atol=1e-6)
-    moves = np.stack([s[1][:, :2] for s in seen]) - centres
+    moves = np.stack([s[1][:, :2].numpy() for s in seen]) - centres
     assert len(seen) == 4
     np.testing.assert_allclose(np.abs(moves), 2.0 / size, atol=2e-3)
     X_before = X.copy()

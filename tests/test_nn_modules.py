@@ -111,3 +111,30 @@ def test_localizer_auto_depth_brings_the_deepest_map_to_four_cells(
 def test_localizer_depth_is_validated_and_names_itself(depth):
     with pytest.raises(ValueError, match="depth must be a positive integer or 'auto'"):
         LocalizerNet(n_classes=2, in_channels=1, width=4, depth=depth)
+
+
+@pytest.mark.parametrize(("image_size", "stages"),
+                         [((64, 64), 3), ((64, 96), 3), ((128, 128), 4),
+                          ((80, 80), 4), ((16, 16), 2), ((24, 24), 3), (None, 4)])
+def test_landmark_auto_depth_follows_the_localizer_rule(image_size, stages):
+    net = LandmarkNet(n_landmarks=2, in_channels=1, width=4, depth="auto",
+                      image_size=image_size)
+    localizer = LocalizerNet(n_classes=2, in_channels=1, width=4, depth="auto",
+                             image_size=image_size)
+    assert len(net.trunk.stages) == len(localizer.trunk.stages) == stages
+    size = image_size or (32, 32)
+    presence, points = net.eval()(torch.rand(2, 1, *size))
+    assert presence.shape == (2,) and points.shape == (2, 4)
+
+
+def test_landmark_depth_defaults_to_four_stages():
+    # "auto" is opt-in: the default trunk is the one the LFW benchmark used
+    net = LandmarkNet(n_landmarks=2, in_channels=1, width=4, image_size=(64, 64))
+    assert len(net.trunk.stages) == 4
+
+
+@pytest.mark.parametrize("depth", [0, -1, 2.5, True, "deep", None])
+def test_landmark_depth_is_validated_and_names_itself(depth):
+    with pytest.raises(ValueError,
+                       match=r"depth must be a positive integer or 'auto'; got "):
+        LandmarkNet(n_landmarks=2, in_channels=1, width=4, depth=depth)

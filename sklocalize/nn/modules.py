@@ -22,14 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..boxes import box_convert
+from ..geometry import cell_centres
+
 __all__ = ["ConvTrunk", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
-
-
-def cell_centres(k, like):
-    """Centres of ``k`` equal cells spanning [0, 1]: cell ``i`` at
-    ``(i + 0.5) / k`` (the pixel-centre convention of every map read out
-    here), on ``like``'s device and dtype."""
-    return (torch.arange(k, device=like.device, dtype=like.dtype) + 0.5) / k
 
 
 def _is_positive_int(value):
@@ -72,8 +68,9 @@ def _conv_bn(c_in, c_out, stride=1):
 class ConvTrunk(nn.Module):
     """A plain VGG-style trunk: ``depth`` stages, each halving the resolution.
 
-    The networks run in the channels_last memory format, measured at about
-    1.2x for training on a 2-core CPU (``benchmarks/results/throughput.md``).
+    :class:`LocalizerNet` and :class:`LandmarkNet` run it in the channels_last
+    memory format, which trains at least as fast as the default layout on CPU
+    (see :ref:`bench-channels-last`).
 
     Stage ``i`` has ``min(width * 2**i, max_width)`` channels: a stride-2 3x3
     convolution then a 3x3 convolution, each with batch norm and ReLU, after a
@@ -82,14 +79,17 @@ class ConvTrunk(nn.Module):
     Parameters
     ----------
     in_channels : int, default=3
+        Number of image channels.
     width : int, default=32
         Channels of the stem and first stage.
     depth : int, default=4
         Number of stages; the output stride is ``2 ** depth``.
     max_width : int, default=256
+        Most channels a stage may have.
     stem_stride : int, default=1
-        2 halves the resolution in the stem: about a third of the compute at
-        64x64 px, for a coarser first stage.
+        Stride of the stem: 2 halves the resolution before the first stage,
+        for much less compute and a coarser first stage (see
+        :ref:`bench-stem-stride`).
 
     Attributes
     ----------
@@ -170,18 +170,16 @@ class LocalizerNet(_ImageNetBase):
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
     width : int, default=48
-        Width of the trunk's first stage (see :class:`ConvTrunk`). 48 rather
-        than 32: on Caltech-3 at the same training time, mean IoU 0.910 vs
-        0.903 (``benchmarks/results/ablation.md``).
+        Width of the trunk's first stage (see :class:`ConvTrunk`). 48 gave
+        the best Caltech-3 mean IoU for the training time, against 32 and 64
+        (see :ref:`bench-localizer-width`).
     depth : int or "auto", default="auto"
         Number of trunk stages. ``"auto"``: the fewest, at most 4, that bring
         the deepest feature map down to 4 cells a side or fewer, counting the
         stem's stride (3 for 64-px images, 4 for 128-px ones, 2 for 16-px
-        ones; 4 without an ``image_size``). On Caltech-3 at 64 px, 3 stages
-        rather than 4 train in about 0.83x the time and, with the
-        estimator's edge term, score a higher mean IoU (0.918 and 0.920
-        against 0.916 and 0.915, two seeds, with ``tta_flip``;
-        ``benchmarks/results/ablation.md``).
+        ones; 4 without an ``image_size``). With the estimator's edge term,
+        3 stages at 64 px trained faster than 4 and scored a higher
+        Caltech-3 mean IoU (see :ref:`bench-localizer-depth`).
     grid : int, default=4
         For ``box_head="grid"``: the size of the pooled feature map.
     hidden : int, default=256
@@ -190,7 +188,8 @@ class LocalizerNet(_ImageNetBase):
         Dropout before the heads' last layers.
     stem_stride : {1, 2, "auto"}, default="auto"
         See :class:`ConvTrunk`; ``"auto"`` is 2 for images of 48 px and more a
-        side (``image_size``), else 1.
+        side (``image_size``), else 1, so that large images cost less and
+        small ones keep their detail (see :ref:`bench-stem-stride`).
     box_head : {"edges", "grid"}, default="edges"
         ``"edges"``: each edge is the soft-argmax of a 1-D distribution over the
         columns (left, right) or rows (top, bottom) of a fine feature map
@@ -204,14 +203,9 @@ class LocalizerNet(_ImageNetBase):
     edge_top_down : {"direct", "every_stage"}, default="direct"
         For ``box_head="edges"``: how the deepest features reach that map, in
         one step or through every trunk stage in turn (an FPN's top-down
-        path). On Caltech-3 at 45 epochs ``"every_stage"`` raised the mean
-        IoU from 0.909 to 0.912 and from 0.905 to 0.911 (two seeds; 0.911 to
-        0.915 and 0.911 to 0.916 with ``tta_flip``), for 1.23x the training
-        time; in the default's training time (37 epochs) it scored 0.910 and
-        0.911 (0.908 and 0.914 with ``tta_flip``), a tie, so the default is
-        ``"direct"`` (``benchmarks/results/ablation.md``). These figures are
-        for the earlier defaults (4 stages, no edge term); with the current
-        ones it scored 0.916 against 0.921 at 45 epochs, for 1.17x the time.
+        path). ``"direct"``, because ``"every_stage"`` costs more training
+        time per epoch and did not score higher on Caltech-3 in the same
+        training time (see :ref:`bench-localizer-edge-top-down`).
     image_size : tuple of (height, width), default=None
         Set by the estimator from the data; used by ``stem_stride="auto"`` and
         ``depth="auto"``.
@@ -341,7 +335,7 @@ class _EdgeHead(nn.Module):
         rows = torch.logsumexp(m[:, 2:], dim=3) + self.prior * sign * (ys - 0.5)
         x1, x2 = (torch.softmax(cols, dim=2) * xs).sum(dim=2).unbind(1)
         y1, y2 = (torch.softmax(rows, dim=2) * ys).sum(dim=2).unbind(1)
-        boxes = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, y2 - y1, x2 - x1], dim=1)
+        boxes = box_convert(torch.stack([x1, y1, x2, y2], dim=1), "xyxy", "cxcyhw")
         return boxes, (cols, rows)
 
 
@@ -376,8 +370,13 @@ class LandmarkNet(_ImageNetBase):
     n_landmarks : int
         Number of points (set by the estimator from ``y``).
     in_channels : int, default=3
+        Number of image channels (set by the estimator from ``X``).
     width : int, default=32
-    depth : int, default=4
+        Width of the trunk's first stage (see :class:`ConvTrunk`).
+    depth : int or "auto", default=4
+        Number of trunk stages; ``"auto"`` chooses it from ``image_size`` by
+        the rule of :class:`LocalizerNet`. 4, the trunk the LFW benchmark was
+        run with (see :ref:`bench-lfw`).
     head : {"heatmap", "regression"}, default="heatmap"
         ``"heatmap"``: one heatmap per point at stride ``heatmap_stride`` (the
         trunk's deepest features upsampled and added to the stage nearest
@@ -389,14 +388,16 @@ class LandmarkNet(_ImageNetBase):
         trunk stage nearest it, the stem included). 2 doubles the heatmaps'
         resolution for a further top-down step onto the stem's features.
     grid : int, default=4
-        For ``head="regression"``.
+        For ``head="regression"``: the size of the pooled feature map.
     hidden : int, default=256
-        For ``head="regression"``.
+        For ``head="regression"``: hidden units of the MLP.
     dropout : float, default=0.0
+        Dropout before the heads' last layers.
     stem_stride : {1, 2, "auto"}, default="auto"
         See :class:`LocalizerNet`.
     image_size : tuple of (height, width), default=None
-        Set by the estimator from the data.
+        Set by the estimator from the data; used by ``stem_stride="auto"`` and
+        ``depth="auto"``.
 
     Examples
     --------
@@ -412,6 +413,7 @@ class LandmarkNet(_ImageNetBase):
                  stem_stride="auto", image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
+        depth = resolve_depth(depth, image_size, stem_stride)
         if head not in ("heatmap", "regression"):
             raise ValueError(
                 f"head must be 'heatmap' or 'regression'; got {head!r}."

@@ -1,0 +1,111 @@
+"""How the estimators' parameters become skorch components: the loss
+parameters' defaults, read from the criterion; a criterion built from the
+estimator's loss parameters that keeps a user's own settings; the torch seed
+drawn from ``random_state``."""
+
+import contextlib
+import inspect
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def init_params(cls):
+    """The named parameters of ``cls.__init__`` (no ``*args``/``**kwargs``)."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: p for name, p in params.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def accepted(component, kwargs):
+    """The entries of ``kwargs`` that ``component``'s ``__init__`` accepts."""
+    cls = component if inspect.isclass(component) else type(component)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
+def loss_defaults(criterion, names):
+    """The defaults of the parameters ``names`` of the criterion class: the
+    estimators take their loss parameters' defaults from here, so that the
+    two never drift apart."""
+    params = init_params(criterion)
+    return {name: params[name].default for name in names}
+
+
+def build_criterion(criterion, loss_params, defaults, routed, owner):
+    """The criterion an estimator trains with.
+
+    Parameters
+    ----------
+    criterion : class or instance
+        The estimator's ``criterion``.
+    loss_params : dict
+        The estimator's loss parameters (``loss``, the weights, ...): the
+        criterion's own, with the same names.
+    defaults : dict
+        Their defaults on the estimator.
+    routed : dict
+        The ``criterion__*`` arguments, which take precedence.
+    owner : str
+        The estimator's class name, for the error message.
+
+    Returns
+    -------
+    criterion : torch.nn.Module
+        A class is built with ``loss_params`` and ``routed``. An instance
+        keeps its own settings (``beta``, say): if loss parameters were
+        changed on the estimator, or ``routed`` is given, a new instance is
+        built from its settings with those on top; a loss parameter changed
+        both on the estimator and on the instance, to different values, is a
+        ``ValueError``.
+    """
+    cls = criterion if inspect.isclass(criterion) else type(criterion)
+    params = init_params(cls)
+    own = {k: v for k, v in loss_params.items() if k in params}
+    if inspect.isclass(criterion):
+        return criterion(**{**own, **routed})
+    changed = {k: v for k, v in own.items() if v != defaults[k]}
+    settings = {k: getattr(criterion, k) for k in params if hasattr(criterion, k)}
+    for name, value in changed.items():
+        theirs = settings.get(name, params[name].default)
+        if theirs != params[name].default and theirs != value:
+            raise ValueError(
+                f"{name} is set twice, to {value!r} on the {owner} and to "
+                f"{theirs!r} on its criterion {cls.__name__}; set it in one place."
+            )
+    overrides = {**changed, **routed}
+    return cls(**{**settings, **overrides}) if overrides else criterion
+
+
+@contextlib.contextmanager
+def seeded(random_state, device, epochs_done=0):
+    """Seed torch from ``random_state`` without touching the global RNG.
+
+    An int is combined with ``epochs_done``, so that a continued fit
+    (``partial_fit``, ``warm_start``) does not replay the first epochs'
+    shuffles. None leaves torch's RNG as it is.
+    """
+    if random_state is None:
+        yield None
+        return
+    if isinstance(random_state, Integral):
+        seq = np.random.SeedSequence([int(random_state), epochs_done])
+        seed = int(seq.generate_state(1)[0])
+    else:
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+    devices = []
+    if torch.cuda.is_available() and str(device).startswith("cuda"):
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield seed
