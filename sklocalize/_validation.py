@@ -20,6 +20,10 @@ def _is_int(value):
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
+def _is_real(value):
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
 def check_image_size(image_size, *, name="image_size", min_size=None):
     """``(height, width)`` from a size given by the user.
 
@@ -40,26 +44,23 @@ def check_image_size(image_size, *, name="image_size", min_size=None):
         ints with ``min_size``, floats without.
     """
     pixels = min_size is not None
-    if pixels and _is_int(image_size):
-        image_size = (image_size, image_size)
     expected = (f"an int or a pair (height, width) of ints >= {min_size}" if pixels
                 else "a pair (height, width) of positive numbers")
+    size = (image_size, image_size) if pixels and _is_int(image_size) else image_size
     try:
-        height, width = image_size
-        ok = all(isinstance(v, Real) and not isinstance(v, bool)
-                 for v in (height, width))
+        height, width = size
     except (TypeError, ValueError):
-        ok = False
-    if not ok:
+        height = width = None
+    if not all(_is_real(v) for v in (height, width)):
         raise TypeError(f"{name} must be {expected}; got {image_size!r}.")
     if pixels:
-        if not (_is_int(height) and _is_int(width)
-                and height >= min_size and width >= min_size):
-            raise ValueError(f"{name} must be {expected}; got {image_size!r}.")
-        return int(height), int(width)
-    if not (height > 0 and width > 0 and np.isfinite([height, width]).all()):
+        ok = all(_is_int(v) and v >= min_size for v in (height, width))
+    else:
+        ok = height > 0 and width > 0 and bool(np.isfinite([height, width]).all())
+    if not ok:
         raise ValueError(f"{name} must be {expected}; got {image_size!r}.")
-    return float(height), float(width)
+    as_type = int if pixels else float
+    return as_type(height), as_type(width)
 
 
 def check_landmark_names(landmark_names, n_landmarks, where="y"):

@@ -26,8 +26,12 @@ Degenerate boxes (zero width or height) have zero area; the IoU of two boxes
 whose union is empty is defined as 0, never NaN.
 """
 
+import operator
+
 import numpy as np
 import torch
+
+from ._validation import check_image_size
 
 __all__ = [
     "BOX_FORMATS",
@@ -334,26 +338,13 @@ def elementwise_generalized_box_iou(boxes1, boxes2, fmt="xyxy"):
 # pixels <-> relative, clipping
 
 
-def _check_image_size(image_size):
-    try:
-        height, width = (float(v) for v in image_size)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            "image_size must be a pair (height, width) of positive numbers; "
-            f"got {image_size!r}."
-        ) from exc
-    if not (height > 0 and width > 0):
-        raise ValueError(
-            "image_size must be a pair (height, width) of positive numbers; "
-            f"got {image_size!r}."
-        )
-    return height, width
-
-
-def _scale_xyxy(boxes, fmt, sx, sy):
+def _scale_xyxy(boxes, fmt, image_size, op):
+    """``op(x, width)`` and ``op(y, height)`` on the corners of ``boxes``."""
+    height, width = check_image_size(image_size)
     xyxy = box_convert(boxes, fmt, "xyxy")
     x1, y1, x2, y2 = _unbind(xyxy)
-    return _from_xyxy(_stack([x1 * sx, y1 * sy, x2 * sx, y2 * sy], xyxy), fmt)
+    corners = [op(x1, width), op(y1, height), op(x2, width), op(y2, height)]
+    return _from_xyxy(_stack(corners, xyxy), fmt)
 
 
 def boxes_to_pixels(boxes, image_size, fmt="xyxy"):
@@ -374,8 +365,7 @@ def boxes_to_pixels(boxes, image_size, fmt="xyxy"):
         x values (and widths) times ``width``, y values (and heights) times
         ``height``.
     """
-    height, width = _check_image_size(image_size)
-    return _scale_xyxy(boxes, fmt, width, height)
+    return _scale_xyxy(boxes, fmt, image_size, operator.mul)
 
 
 def boxes_to_relative(boxes, image_size, fmt="xyxy"):
@@ -394,8 +384,7 @@ def boxes_to_relative(boxes, image_size, fmt="xyxy"):
     -------
     boxes : ndarray or torch.Tensor of shape (..., 4)
     """
-    height, width = _check_image_size(image_size)
-    return _scale_xyxy(boxes, fmt, 1.0 / width, 1.0 / height)
+    return _scale_xyxy(boxes, fmt, image_size, operator.truediv)
 
 
 def clip_boxes(boxes, fmt="xyxy", image_size=(1.0, 1.0)):
@@ -415,7 +404,7 @@ def clip_boxes(boxes, fmt="xyxy", image_size=(1.0, 1.0)):
         The part of each box inside the image, in ``fmt``. A box wholly outside
         the image becomes a degenerate box (zero width or height) on its edge.
     """
-    height, width = _check_image_size(image_size)
+    height, width = check_image_size(image_size)
     xyxy = box_convert(boxes, fmt, "xyxy")
     x1, y1, x2, y2 = _unbind(xyxy)
     if _is_torch(xyxy):

@@ -82,11 +82,33 @@ def _pictures_landmarks(est, X_test, y_test, out):
     return paths
 
 
+def _read(args, reader, **kwargs):
+    """Read the user's ``--data`` and ``--images`` with ``reader``."""
+    X, y = reader(args.data, args.images, image_size=args.image_size, **kwargs)
+    print(f"Read {len(X)} images of {X.shape[2]}x{X.shape[3]} px from {args.data}")
+    return X, y
+
+
+def _fit_and_evaluate(est, description, train, test, task, scores):
+    """Fit ``est`` on ``train`` (``X, y``) and print a table of its ``scores``
+    (``(name, metric)`` pairs) on ``test`` and its training time."""
+    (X_train, y_train), (X_test, y_test) = train, test
+    print(f"\nTraining {description} for {est.max_epochs} epochs on "
+          f"{len(X_train)} images")
+    t0 = time.perf_counter()
+    est.fit(X_train, y_train)
+    seconds = time.perf_counter() - t0
+    y_true, pred = est.encode_target(y_test), est.predict(X_test)
+    _print_table(f"Held-out {task} metrics ({len(X_test)} images)", [
+        *((name, metric(y_true, pred)) for name, metric in scores),
+        ("training seconds", f"{seconds:.1f}"),
+    ])
+
+
 def run_localization(args, out):
     """Select, train and evaluate a LocalizerEstimator; return picture paths."""
     if args.data:
-        X, y = load_box_csv(args.data, args.images, image_size=args.image_size)
-        print(f"Read {len(X)} images of {X.shape[2]}x{X.shape[3]} px from {args.data}")
+        X, y = _read(args, load_box_csv)
         module = {"module__width": 32}
     else:
         X, y = make_localization(n_samples=1500, image_size=32, n_classes=3,
@@ -118,19 +140,12 @@ def run_localization(args, out):
 
     est = LocalizerEstimator(random_state=args.seed, max_epochs=args.epochs,
                              verbose=2 if args.progress else 0, **module, **best)
-    print(f"\nTraining LocalizerEstimator({best}) for {args.epochs} epochs on "
-          f"{len(X_train)} images")
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train)
-    seconds = time.perf_counter() - t0
-    y_true, pred = est.encode_target(y_test), est.predict(X_test)
-    _print_table(f"Held-out localization metrics ({len(X_test)} images)", [
-        ("mean IoU", metrics.iou_score(y_true, pred)),
-        ("localization accuracy (IoU>=0.5)",
-         metrics.localization_accuracy(y_true, pred)),
-        ("presence accuracy", metrics.presence_accuracy(y_true, pred)),
-        ("class accuracy", metrics.class_accuracy(y_true, pred)),
-        ("training seconds", f"{seconds:.1f}"),
+    _fit_and_evaluate(est, f"LocalizerEstimator({best})", (X_train, y_train),
+                      (X_test, y_test), "localization", [
+        ("mean IoU", metrics.iou_score),
+        ("localization accuracy (IoU>=0.5)", metrics.localization_accuracy),
+        ("presence accuracy", metrics.presence_accuracy),
+        ("class accuracy", metrics.class_accuracy),
     ])
     return _pictures_localization(est, X_test, y_test, out)
 
@@ -138,9 +153,7 @@ def run_localization(args, out):
 def run_landmarks(args, out):
     """Cross-validate, train and evaluate a LandmarkEstimator."""
     if args.data:
-        X, y = load_landmark_file(args.data, args.images, image_size=args.image_size,
-                                  pixel_offset=args.pixel_offset)
-        print(f"Read {len(X)} images of {X.shape[2]}x{X.shape[3]} px from {args.data}")
+        X, y = _read(args, load_landmark_file, pixel_offset=args.pixel_offset)
         params = {"module__width": 32}
     else:
         X, y = make_landmarks(n_samples=1500, image_size=32, random_state=args.seed)
@@ -165,18 +178,12 @@ def run_landmarks(args, out):
     est = LandmarkEstimator(random_state=args.seed, max_epochs=args.epochs,
                             batch_size=32, verbose=2 if args.progress else 0,
                             **params)
-    print(f"\nTraining LandmarkEstimator for {args.epochs} epochs on "
-          f"{len(X_train)} images")
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train)
-    seconds = time.perf_counter() - t0
-    y_true, pred = est.encode_target(y_test), est.predict(X_test)
-    _print_table(f"Held-out landmark metrics ({len(X_test)} images)", [
-        ("NME (face-box normalised)", metrics.landmark_nme(y_true, pred)),
-        ("PCK@0.1", metrics.landmark_pck(y_true, pred)),
-        ("failure rate (NME > 0.1)", metrics.failure_rate(y_true, pred)),
-        ("presence accuracy", metrics.landmark_presence_accuracy(y_true, pred)),
-        ("training seconds", f"{seconds:.1f}"),
+    _fit_and_evaluate(est, "LandmarkEstimator", (X_train, y_train), (X_test, y_test),
+                      "landmark", [
+        ("NME (face-box normalised)", metrics.landmark_nme),
+        ("PCK@0.1", metrics.landmark_pck),
+        ("failure rate (NME > 0.1)", metrics.failure_rate),
+        ("presence accuracy", metrics.landmark_presence_accuracy),
     ])
     return _pictures_landmarks(est, X_test, y_test, out)
 

@@ -29,8 +29,9 @@ import torch
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import make_scorer
 
+from ._validation import final_estimator
 from .boxes import elementwise_box_iou
-from .nn.losses import BOX_LOSSES, landmark_loss, localization_loss
+from .nn.losses import LocalizationLoss, landmark_loss
 from .targets import box_mask, check_landmark_target, check_localization_target
 
 __all__ = [
@@ -54,6 +55,9 @@ __all__ = [
     "presence_accuracy",
 ]
 
+
+# masked_loss's parameters besides ``loss``: the criterion's others
+_LOSS_PARAMS = ("box_loss", "presence_weight", "box_weight", "class_weight", "beta")
 
 # --------------------------------------------------------------------------
 # input checks
@@ -100,8 +104,7 @@ def _mean_or_nan(values, what):
 # localization
 
 
-def masked_loss(y_true, y_pred, *, kind="seed", box_loss="mse", presence_weight=1.0,
-                box_weight=1.0, class_weight=1.0):
+def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
     """The masked localization loss of a prediction (lower is better).
 
     Parameters
@@ -111,17 +114,17 @@ def masked_loss(y_true, y_pred, *, kind="seed", box_loss="mse", presence_weight=
     y_pred : array-like of shape (n_samples, 5 + n_classes)
         The prediction in the same layout; ``p_c`` and the class part may be
         probabilities (``predict`` gives 0/1 and one-hot).
-    kind : {"seed", "practical"}, default="seed"
-        ``"seed"``: per image, the squared error over all 5 + K entries where
-        ``y_true``'s ``p_c = 1`` and over ``p_c`` alone where it is 0, averaged
-        over images. ``"practical"``: binary cross-entropy on ``p_c`` plus
-        ``box_weight`` times the box term plus ``class_weight`` times the
-        cross-entropy of the class probabilities (see
-        :func:`sklocalize.nn.localization_loss`).
-    box_loss : {"mse", "smooth_l1", "giou", "l1_giou"}, default="mse"
-        The practical form's box term.
-    presence_weight, box_weight, class_weight : float, default=1.0
-        The practical form's weights.
+    loss : {"squared_error", "practical"}, default="squared_error"
+        ``"squared_error"``: per image, the squared error over all 5 + K
+        entries where ``y_true``'s ``p_c = 1`` and over ``p_c`` alone where it
+        is 0, averaged over images. The default because it stays finite on
+        ``predict``'s 0/1 and one-hot output, which the cross-entropies of
+        ``"practical"`` (see :class:`sklocalize.nn.LocalizationLoss`) would
+        clip. ``"seed"`` is its deprecated name.
+    **loss_params
+        The practical form's other parameters (``box_loss``,
+        ``presence_weight``, ``box_weight``, ``class_weight``, ``beta``), with
+        the defaults of :class:`~sklocalize.nn.LocalizationLoss`.
 
     Returns
     -------
@@ -135,19 +138,19 @@ def masked_loss(y_true, y_pred, *, kind="seed", box_loss="mse", presence_weight=
     >>> round(masked_loss(y_true, y_pred), 4)  # ((.01 + 2) + 1) / 2
     1.505
     """
+    unknown = sorted(set(loss_params) - set(_LOSS_PARAMS))
+    if unknown:
+        raise TypeError(
+            f"masked_loss got unexpected keyword argument(s) {unknown}; the loss "
+            f"parameters are {sorted(_LOSS_PARAMS)}."
+        )
+    criterion = LocalizationLoss(loss=loss, **loss_params)
     y_true = check_localization_target(y_true, name="y_true")
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_pred.shape != y_true.shape:
         raise ValueError(
             f"y_pred must have the shape of y_true {y_true.shape}; got "
             f"{y_pred.shape}."
-        )
-    if kind not in ("seed", "practical"):
-        raise ValueError(f"kind must be 'seed' or 'practical'; got {kind!r}.")
-    if box_loss not in BOX_LOSSES:
-        raise ValueError(
-            f"Unknown box_loss={box_loss!r}. Expected one of "
-            f"{', '.join(repr(b) for b in BOX_LOSSES)}."
         )
     present = y_true[:, 0] == 1
     needed = np.concatenate([y_pred[:, :1], y_pred[present, 1:].reshape(-1, 1)])
@@ -159,11 +162,8 @@ def masked_loss(y_true, y_pred, *, kind="seed", box_loss="mse", presence_weight=
     if np.any((y_pred[:, 0] < 0) | (y_pred[:, 0] > 1)):
         raise ValueError("y_pred's p_c must be a probability in [0, 1].")
     t = torch.as_tensor(np.nan_to_num(y_pred, nan=0.0))
-    total, _ = localization_loss(
-        t[:, 0], t[:, 1:5], t[:, 5:], torch.as_tensor(y_true), kind=kind,
-        box_loss=box_loss, presence_weight=presence_weight, box_weight=box_weight,
-        class_weight=class_weight, from_logits=False,
-    )
+    total, _ = criterion.compute(t[:, 0], t[:, 1:5], t[:, 5:], torch.as_tensor(y_true),
+                                 from_logits=False)
     return float(total)
 
 
@@ -330,17 +330,18 @@ def _normaliser(y_true, normalize):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 span = np.nanmax(pts, axis=1) - np.nanmin(pts, axis=1)
             return np.sqrt(span[:, 0] * span[:, 1])
+        pair = None
+    else:
+        try:
+            pair = [int(v) for v in normalize]
+        except (TypeError, ValueError):
+            pair = None
+    if pair is None or len(pair) != 2:
         raise ValueError(
             "normalize must be 'bbox', 'image' or a pair (i, j) of landmark "
             f"indices; got {normalize!r}."
         )
-    try:
-        i, j = (int(v) for v in normalize)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            "normalize must be 'bbox', 'image' or a pair (i, j) of landmark "
-            f"indices; got {normalize!r}."
-        ) from exc
+    i, j = pair
     n_points = pts.shape[1]
     if not (0 <= i < n_points and 0 <= j < n_points and i != j):
         raise ValueError(
@@ -521,20 +522,13 @@ def masked_landmark_loss(y_true, y_pred):
     y_true, present, _ = _point_errors(y_true, y_pred)
     y_pred = np.nan_to_num(np.asarray(y_pred, dtype=np.float64))
     t = torch.as_tensor(y_pred)
-    total, _ = landmark_loss(t[:, 0], t[:, 1:], torch.as_tensor(y_true), kind="seed",
-                             from_logits=False)
+    total, _ = landmark_loss(t[:, 0], t[:, 1:], torch.as_tensor(y_true),
+                             loss="squared_error", from_logits=False)
     return float(total)
 
 
 # --------------------------------------------------------------------------
 # scorers
-
-
-def _final_estimator(estimator):
-    """The last step of a Pipeline (or the estimator itself)."""
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
 
 
 class TargetScorer:
@@ -574,7 +568,7 @@ class TargetScorer:
         score : float
         """
         if isinstance(y_true, pd.DataFrame):
-            y_true = _final_estimator(estimator).encode_target(y_true)
+            y_true = final_estimator(estimator).encode_target(y_true)
         return self._scorer(estimator, X, y_true, **kwargs)
 
     def __repr__(self):

@@ -7,7 +7,9 @@ inspect it.
 
 import numpy as np
 
-from .metrics import _final_estimator, ced_curve, failure_rate, iou_success_curve
+from ._validation import final_estimator
+from .boxes import box_convert
+from .metrics import ced_curve, failure_rate, iou_success_curve
 
 __all__ = ["CEDDisplay", "IoUSuccessDisplay", "plot_boxes", "plot_landmarks"]
 
@@ -39,6 +41,14 @@ def _grid(n, n_cols, axes, size=2.0):
     return fig, axes
 
 
+def _show_images(X, n_cols, axes):
+    """Each image of ``X`` on a grid of axes; return the figure and the axes."""
+    fig, axes = _grid(len(X), n_cols, axes)
+    for ax, image in zip(axes, X):
+        _show_image(ax, image)
+    return fig, axes
+
+
 def _show_image(ax, image):
     img = np.asarray(image)
     img = img / 255.0 if img.dtype == np.uint8 else img.astype(float)
@@ -53,10 +63,11 @@ def _show_image(ax, image):
 
 
 def _box_patch(box, colour, linestyle):
+    """A rectangle for a relative box in the seed's order (b_x, b_y, b_h, b_w)."""
     from matplotlib.patches import Rectangle
 
-    bx, by, bh, bw = box
-    return Rectangle((bx - bw / 2, by - bh / 2), bw, bh, fill=False,
+    x1, y1, w, h = box_convert(box, "cxcyhw", "xywh")
+    return Rectangle((x1, y1), w, h, fill=False,
                      edgecolor=colour, linewidth=1.5, linestyle=linestyle)
 
 
@@ -82,9 +93,8 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
     axes : ndarray of Axes
     """
     X = np.asarray(X)
-    fig, axes = _grid(len(X), n_cols, axes)
+    fig, axes = _show_images(X, n_cols, axes)
     for i, ax in enumerate(axes[: len(X)]):
-        _show_image(ax, X[i])
         title = []
         for y, colour, style, tag in ((y_true, "lime", "--", "true"),
                                       (y_pred, "red", "-", "pred")):
@@ -124,9 +134,8 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
     axes : ndarray of Axes
     """
     X = np.asarray(X)
-    fig, axes = _grid(len(X), n_cols, axes)
+    fig, axes = _show_images(X, n_cols, axes)
     for i, ax in enumerate(axes[: len(X)]):
-        _show_image(ax, X[i])
         t = None if y_true is None else np.asarray(y_true, float)[i]
         p = None if y_pred is None else np.asarray(y_pred, float)[i]
         if t is not None and t[0] == 1:
@@ -143,7 +152,68 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
     return fig, axes
 
 
-class IoUSuccessDisplay:
+class _CurveDisplay:
+    """What the curve displays share: drawing the curve with its statistics in
+    the legend, and building it from a fitted estimator.
+
+    A subclass names its curve's ``(x, y)`` attributes in ``_curve``, the
+    axes' labels in ``_axes`` and the legend's options in ``_legend``, and
+    says what the legend reports in ``_stats``.
+    """
+
+    _curve = ()
+    _axes = {}
+    _legend = {}
+
+    def _stats(self):
+        raise NotImplementedError
+
+    def _xmax(self):
+        """Where the x axis ends: by default, where the curve ends."""
+        return getattr(self, self._curve[0])[-1]
+
+    def _decorate(self, ax):
+        """Anything drawn after the curve besides the legend."""
+
+    def plot(self, ax=None, *, name=None, **kwargs):
+        """Draw the curve.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Default a new figure.
+        name : str, default=None
+            The curve's name in the legend; default the display's ``name``.
+        **kwargs
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : the display itself
+            With ``line_``, ``ax_`` and ``figure_`` set.
+        """
+        if ax is None:
+            _, ax = _plt().subplots(figsize=(4.5, 3.5))
+        name = name or self.name
+        label = self._stats() if name is None else f"{name} ({self._stats()})"
+        x, y = (getattr(self, attr) for attr in self._curve)
+        (self.line_,) = ax.plot(x, y, label=label, **kwargs)
+        ax.set(**self._axes, xlim=(0, self._xmax()), ylim=(0, 1.02))
+        self._decorate(ax)
+        ax.legend(**self._legend)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def _from_estimator(cls, estimator, X, y, *, name, **kwargs):
+        """``from_predictions`` on ``y`` encoded by the (final) estimator and
+        on the estimator's predictions; ``name`` defaults to its class name."""
+        y_true = final_estimator(estimator).encode_target(y)
+        return cls.from_predictions(y_true, estimator.predict(X),
+                                    name=name or type(estimator).__name__, **kwargs)
+
+
+class IoUSuccessDisplay(_CurveDisplay):
     """Share of images with IoU >= t, over thresholds t, and its area.
 
     Build it with :meth:`from_estimator` or :meth:`from_predictions`.
@@ -170,41 +240,27 @@ class IoUSuccessDisplay:
     1.0
     """
 
+    _curve = ("thresholds", "success")
+    _axes = {"xlabel": "IoU threshold",
+             "ylabel": "Share of images with IoU >= threshold"}
+    _legend = {"loc": "lower left"}
+
     def __init__(self, thresholds, success, auc, name=None):
         self.thresholds = thresholds
         self.success = success
         self.auc = auc
         self.name = name
 
-    def plot(self, ax=None, *, name=None, **kwargs):
-        """Draw the curve.
+    plot = _CurveDisplay.plot  # own attribute, so that the API docs show it
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-        name : str, default=None
-        **kwargs
-            Passed to ``ax.plot``.
+    def _stats(self):
+        return f"AUC = {self.auc:.3f}"
 
-        Returns
-        -------
-        display : IoUSuccessDisplay
-        """
-        plt = _plt()
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.5))
-        name = name or self.name
-        label = f"AUC = {self.auc:.3f}" if name is None else \
-            f"{name} (AUC = {self.auc:.3f})"
-        (self.line_,) = ax.plot(self.thresholds, self.success, label=label, **kwargs)
-        ax.set_xlabel("IoU threshold")
-        ax.set_ylabel("Share of images with IoU >= threshold")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
+    def _xmax(self):
+        return 1
+
+    def _decorate(self, ax):
         ax.axvline(0.5, color="grey", lw=0.8, ls=":")
-        ax.legend(loc="lower left")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
 
     @classmethod
     def from_predictions(cls, y_true, y_pred, *, name=None, ax=None, **kwargs):
@@ -244,13 +300,10 @@ class IoUSuccessDisplay:
         -------
         display : IoUSuccessDisplay
         """
-        y_true = _final_estimator(estimator).encode_target(y)
-        return cls.from_predictions(y_true, estimator.predict(X),
-                                    name=name or type(estimator).__name__, ax=ax,
-                                    **kwargs)
+        return cls._from_estimator(estimator, X, y, name=name, ax=ax, **kwargs)
 
 
-class CEDDisplay:
+class CEDDisplay(_CurveDisplay):
     """Cumulative error distribution of the landmark NME, with its AUC and
     failure rate.
 
@@ -277,6 +330,11 @@ class CEDDisplay:
     0.0
     """
 
+    _curve = ("errors", "fraction")
+    _axes = {"xlabel": "Normalised mean error (NME)",
+             "ylabel": "Share of faces with NME <= x"}
+    _legend = {"loc": "lower right", "fontsize": "small"}
+
     def __init__(self, errors, fraction, auc, failure_rate, name=None):
         self.errors = errors
         self.fraction = fraction
@@ -284,35 +342,11 @@ class CEDDisplay:
         self.failure_rate = failure_rate
         self.name = name
 
-    def plot(self, ax=None, *, name=None, **kwargs):
-        """Draw the curve.
+    plot = _CurveDisplay.plot  # own attribute, so that the API docs show it
 
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-        name : str, default=None
-        **kwargs
-            Passed to ``ax.plot``.
-
-        Returns
-        -------
-        display : CEDDisplay
-        """
-        plt = _plt()
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 3.5))
-        name = name or self.name
-        stats = (f"AUC = {self.auc:.3f}, failures (> {self.errors[-1]:g}) = "
-                 f"{100 * self.failure_rate:.1f}%")
-        label = stats if name is None else f"{name} ({stats})"
-        (self.line_,) = ax.plot(self.errors, self.fraction, label=label, **kwargs)
-        ax.set_xlabel("Normalised mean error (NME)")
-        ax.set_ylabel("Share of faces with NME <= x")
-        ax.set_xlim(0, self.errors[-1])
-        ax.set_ylim(0, 1.02)
-        ax.legend(loc="lower right", fontsize="small")
-        self.ax_, self.figure_ = ax, ax.figure
-        return self
+    def _stats(self):
+        return (f"AUC = {self.auc:.3f}, failures (> {self.errors[-1]:g}) = "
+                f"{100 * self.failure_rate:.1f}%")
 
     @classmethod
     def from_predictions(cls, y_true, y_pred, *, max_error=0.1, normalize="bbox",
@@ -360,8 +394,5 @@ class CEDDisplay:
         -------
         display : CEDDisplay
         """
-        y_true = _final_estimator(estimator).encode_target(y)
-        return cls.from_predictions(y_true, estimator.predict(X), max_error=max_error,
-                                    normalize=normalize,
-                                    name=name or type(estimator).__name__, ax=ax,
-                                    **kwargs)
+        return cls._from_estimator(estimator, X, y, max_error=max_error,
+                                   normalize=normalize, name=name, ax=ax, **kwargs)

@@ -54,13 +54,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .boxes import (
-    BOX_FORMATS,
-    _check_image_size,
-    box_convert,
-    boxes_to_pixels,
-    clip_boxes,
-)
+from ._validation import check_image_size, check_landmark_names
+from .boxes import BOX_FORMATS, box_convert, boxes_to_pixels, clip_boxes
 
 __all__ = [
     "LOCALIZATION_COLUMNS",
@@ -520,14 +515,10 @@ def landmark_frame(y, landmark_names=None, *, image_size=None, presence_proba=No
     """
     y = _as_2d_float(y, "y")
     n = (y.shape[1] - 1) // 2
-    if landmark_names is not None and len(landmark_names) != n:
-        raise ValueError(
-            f"landmark_names must name the {n} landmarks of y; got "
-            f"{len(landmark_names)} names."
-        )
+    check_landmark_names(landmark_names, n)
     pts = y[:, 1:].copy()
     if image_size is not None:
-        height, width = _check_image_size(image_size)
+        height, width = check_image_size(image_size)
         pts[:, 0::2] *= width
         pts[:, 1::2] *= height
     frame = pd.DataFrame(pts, columns=_landmark_columns(n, landmark_names))

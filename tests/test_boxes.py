@@ -159,7 +159,13 @@ def test_pixels_hand_computed():
     np.testing.assert_allclose(px, [[100, 50, 20, 80]])
 
 
-@pytest.mark.parametrize("size", [(0, 10), (-1, 5), ("a", 3), 7])
+def test_boxes_to_relative_divides():
+    # x / width, not x * (1 / width): 49 * (1 / 49) is 0.9999999999999999
+    rel = boxes_to_relative(np.array([[0.0, 0.0, 49.0, 49.0]]), (49, 49))
+    np.testing.assert_array_equal(rel, [[0, 0, 1, 1]])
+
+
+@pytest.mark.parametrize("size", [(0, 10), (-1, 5), ("a", 3), 7, (10, np.inf)])
 def test_bad_image_size(size):
     with pytest.raises((ValueError, TypeError), match="image_size must be a pair"):
         boxes_to_pixels(XYXY, size)

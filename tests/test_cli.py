@@ -1,11 +1,15 @@
 """The demo command, end to end on small settings."""
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
+import sklocalize
 from sklocalize import cli
 
 
@@ -46,3 +50,25 @@ def test_python_m_help():
     out = subprocess.run([sys.executable, "-m", "sklocalize", "demo", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--task" in out and "--data" in out and "--pixel-offset" in out
+
+
+def test_importing_main_does_not_run_the_command():
+    code = ("import importlib; importlib.import_module('sklocalize.__main__'); "
+            "print('imported')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "imported\n" and "usage" not in run.stderr
+
+
+def test_every_module_imports_without_exiting():
+    def fail(name):
+        pytest.fail(f"pkgutil.walk_packages could not import {name}.")
+
+    names = [m.name for m in pkgutil.walk_packages(sklocalize.__path__, "sklocalize.",
+                                                   onerror=fail)]
+    assert "sklocalize.__main__" in names and "sklocalize.datasets._readers" in names
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except SystemExit as exc:
+            pytest.fail(f"importing {name} ran the command: SystemExit({exc.code}).")

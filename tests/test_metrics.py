@@ -89,7 +89,7 @@ def test_masked_loss_practical_hand_computed():
         + 2.0 * .1 ** 2  # box mse (sum over entries) over the present image
         + 3.0 * -np.log(.6)  # cross-entropy over the present image
     )
-    got = masked_loss(y_true, y_pred, kind="practical", box_loss="mse",
+    got = masked_loss(y_true, y_pred, loss="practical", box_loss="mse",
                       box_weight=2.0, class_weight=3.0)
     assert got == pytest.approx(expected, rel=1e-6)
 
@@ -97,10 +97,14 @@ def test_masked_loss_practical_hand_computed():
 def test_masked_loss_errors():
     with pytest.raises(ValueError, match="shape of y_true"):
         masked_loss(Y_TRUE, Y_PRED[:, :6])
-    with pytest.raises(ValueError, match="kind must be"):
-        masked_loss(Y_TRUE, Y_PRED, kind="l2")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        masked_loss(Y_TRUE, Y_PRED, loss="l2")
     with pytest.raises(ValueError, match="Unknown box_loss"):
-        masked_loss(Y_TRUE, Y_PRED, kind="practical", box_loss="iou")
+        masked_loss(Y_TRUE, Y_PRED, loss="practical", box_loss="iou")
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['kind'\]"):
+        masked_loss(Y_TRUE, Y_PRED, kind="practical")
+    with pytest.warns(FutureWarning, match="loss='seed' is deprecated"):
+        assert masked_loss(Y_TRUE, Y_PRED, loss="seed") == masked_loss(Y_TRUE, Y_PRED)
     bad = Y_PRED.copy()
     bad[0, 2] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite values where y_true"):

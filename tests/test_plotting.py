@@ -64,9 +64,15 @@ def test_iou_success_display_from_estimator_and_predictions():
     assert disp.ax_.get_xlabel() == "IoU threshold"
     assert "LocalizerEstimator (AUC" in disp.line_.get_label()
     np.testing.assert_allclose(disp.line_.get_ydata(), disp.success)
+    assert disp.ax_.get_xlim() == (0, 1) and disp.ax_.get_ylim() == (0, 1.02)
+    assert disp.ax_.get_legend().get_texts()[0].get_text() == disp.line_.get_label()
     perfect = IoUSuccessDisplay.from_predictions(y, y, name="oracle")
     assert perfect.auc == pytest.approx(1.0)
     assert np.all(perfect.success == 1.0)
+    assert perfect.line_.get_label() == "oracle (AUC = 1.000)"
+    unnamed = IoUSuccessDisplay(perfect.thresholds[:51], perfect.success[:51], 0.5)
+    assert unnamed.plot().line_.get_label() == "AUC = 0.500"
+    assert unnamed.ax_.get_xlim() == (0, 1)  # the IoU axis always ends at 1
 
 
 def test_ced_display():
@@ -76,6 +82,8 @@ def test_ced_display():
     assert disp.errors[-1] == pytest.approx(0.2)
     assert 0 <= disp.failure_rate <= 1
     assert "failures (> 0.2)" in disp.line_.get_label()
+    assert disp.ax_.get_xlim() == (0, 0.2) and disp.ax_.get_ylim() == (0, 1.02)
+    assert disp.ax_.get_xlabel() == "Normalised mean error (NME)"
     perfect = CEDDisplay.from_predictions(y, y)
     assert perfect.failure_rate == 0.0 and perfect.auc == pytest.approx(1.0,
                                                                           abs=0.01)

@@ -86,8 +86,12 @@ def test_malformed_box_csv(box_folder, line, match):
 
 
 def test_bad_reader_options(box_folder):
-    with pytest.raises(ValueError, match="image_size must be at least 16"):
+    with pytest.raises(ValueError, match=r"image_size must be an int or a pair "
+                       r"\(height, width\) of ints >= 16; got 8\."):
         load_box_csv(box_folder / "boxes.csv", box_folder, image_size=8)
+    with pytest.raises(TypeError, match=r"image_size must be an int or a pair "
+                       r"\(height, width\) of ints >= 16; got 'big'\."):
+        load_box_csv(box_folder / "boxes.csv", box_folder, image_size="big")
     with pytest.raises(ValueError, match="color must be 'rgb' or 'gray'"):
         load_box_csv(box_folder / "boxes.csv", box_folder, color="cmyk")
 
@@ -119,6 +123,13 @@ def test_load_landmark_file_layouts(landmark_folder):
                                [.25, .25, .75, .25, .5, .5])
     assert np.isnan(inter.loc[1, "x_3"])  # -1: not visible
     LandmarkEstimator(max_epochs=1, module__width=4, module__depth=2).fit(X, y)
+
+
+def test_load_landmark_file_counts_the_names(landmark_folder):
+    with pytest.raises(ValueError, match=r"landmark_names must name the 3 landmarks "
+                       r"of .*blocks\.txt; got 2 names\."):
+        load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+                           image_size=16, landmark_names=["le", "re"])
 
 
 def test_load_landmark_file_pixel_offset(landmark_folder):

@@ -180,6 +180,12 @@ def test_landmark_frame_round_trip_with_names():
     assert px.loc[0, "x_1"] == pytest.approx(4.0) and px.loc[0, "y_1"] == 3.0
     with pytest.raises(ValueError, match="must have a presence column 'p'"):
         encode_landmark_target(default.drop(columns="p"))
+    with pytest.raises(ValueError, match=r"landmark_names must name the 3 landmarks "
+                       r"of y; got 2 names\."):
+        landmark_frame(y, ["left_eye", "right_eye"])
+    with pytest.raises(ValueError, match=r"image_size must be a pair \(height, "
+                       r"width\) of positive numbers; got \(10, 0\)\."):
+        landmark_frame(y, image_size=(10, 0))
 
 
 def test_decode_landmarks():

@@ -5,12 +5,25 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import MIN_IMAGE_SIZE, check_image_size
+from ..boxes import box_convert
 from ..targets import landmark_frame, localization_frame
 
 SHAPES = ("square", "circle", "triangle", "cross", "ring")
 FACE_LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right",
                   "chin")
 FACE_FLIP_PAIRS = ((0, 1), (3, 4))
+
+
+def _check_side(image_size):
+    """The side of the square images, from an int (or a square pair)."""
+    height, width = check_image_size(image_size, min_size=MIN_IMAGE_SIZE)
+    if height != width:
+        raise ValueError(
+            f"image_size must be one int, the side of the square images drawn "
+            f"here; got {image_size!r}."
+        )
+    return height
 
 
 def _check_int(value, name, low):
@@ -27,6 +40,20 @@ def _check_fraction(value, name, high_open=True):
         interval = "[0, 1)" if high_open else "[0, 1]"
         raise ValueError(f"{name} must be a number in {interval}; got {value!r}.")
     return float(value)
+
+
+def _check_range(value, name, high):
+    try:
+        low, top = value
+        ok = 0 < low <= top <= high
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{name} must be (low, high) with 0 < low <= high <= {high}; got "
+            f"{value!r}."
+        )
+    return low, top
 
 
 def _grid(size):
@@ -124,7 +151,7 @@ def make_localization(n_samples=200, *, image_size=32, n_classes=2,
     ((10, 1, 16, 16), (10, 7))
     """
     n_samples = _check_int(n_samples, "n_samples", 1)
-    image_size = _check_int(image_size, "image_size", 16)
+    image_size = _check_side(image_size)
     n_channels = _check_int(n_channels, "n_channels", 1)
     if n_channels not in (1, 3):
         raise ValueError(f"n_channels must be 1 or 3; got {n_channels!r}.")
@@ -138,12 +165,7 @@ def make_localization(n_samples=200, *, image_size=32, n_classes=2,
             f"{n_classes}."
         )
     empty_fraction = _check_fraction(empty_fraction, "empty_fraction")
-    lo, hi = size_range
-    if not 0 < lo <= hi <= 1:
-        raise ValueError(
-            f"size_range must be (low, high) with 0 < low <= high <= 1; got "
-            f"{size_range!r}."
-        )
+    lo, hi = _check_range(size_range, "size_range", 1)
     rng = check_random_state(random_state)
     if objects == "digits":
         from sklearn.datasets import load_digits
@@ -181,15 +203,14 @@ def make_localization(n_samples=200, *, image_size=32, n_classes=2,
                 region = img[:, y0:y0 + size_px, x0:x0 + size_px]
                 img[:, y0:y0 + size_px, x0:x0 + size_px] = np.maximum(
                     region, patch[None] * strength * 1.25 * colour)
-                # the tight box of the digit's ink, in the source's 8x8 grid
+                # the tight box of the digit's ink: xyxy in the source's 8x8
+                # grid, then relative to the image
                 rows = np.flatnonzero(src.max(axis=1) > 0)
                 cols = np.flatnonzero(src.max(axis=0) > 0)
+                ink = np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1])
                 scale = size_px / 8 / image_size
-                bx1, bx2 = x0 / image_size + cols[0] * scale, \
-                    x0 / image_size + (cols[-1] + 1) * scale
-                by1, by2 = y0 / image_size + rows[0] * scale, \
-                    y0 / image_size + (rows[-1] + 1) * scale
-                box = ((bx1 + bx2) / 2, (by1 + by2) / 2, by2 - by1, bx2 - bx1)
+                corners = np.array([x0, y0, x0, y0]) / image_size + ink * scale
+                box = box_convert(corners, "xyxy", "cxcyhw")
             y[i, 0] = 1
             y[i, 1:5] = box
             y[i, 5 + k] = 1
@@ -244,14 +265,9 @@ def make_landmarks(n_samples=200, *, image_size=32, empty_fraction=0.2,
     ((4, 1, 16, 16), (4, 13))
     """
     n_samples = _check_int(n_samples, "n_samples", 1)
-    image_size = _check_int(image_size, "image_size", 16)
+    image_size = _check_side(image_size)
     empty_fraction = _check_fraction(empty_fraction, "empty_fraction")
-    lo, hi = scale_range
-    if not 0 < lo <= hi <= 0.9:
-        raise ValueError(
-            "scale_range must be (low, high) with 0 < low <= high <= 0.9; got "
-            f"{scale_range!r}."
-        )
+    lo, hi = _check_range(scale_range, "scale_range", 0.9)
     rng = check_random_state(random_state)
     xs, ys = _grid(image_size)
     X = np.empty((n_samples, 1, image_size, image_size), dtype=np.float32)

@@ -8,28 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import MIN_IMAGE_SIZE, check_image_size, check_landmark_names
+from ..boxes import box_area, box_convert, boxes_to_relative, clip_boxes
 from ..targets import LOCALIZATION_COLUMNS
 
 
 class SkippedRowWarning(UserWarning):
     """A row of an annotation file was skipped (degenerate box, missing file)."""
-
-
-def _image_size(image_size):
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    try:
-        h, w = (int(v) for v in image_size)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            "image_size must be an int or a pair (height, width) of ints >= 16; "
-            f"got {image_size!r}."
-        ) from exc
-    if h < 16 or w < 16:
-        raise ValueError(
-            f"image_size must be at least 16 pixels a side; got {image_size!r}."
-        )
-    return h, w
 
 
 def _open(path, color, size):
@@ -103,7 +88,7 @@ def load_box_csv(csv_file, image_dir, *, image_size=64, color="rgb"):
     >>> from sklocalize.datasets import load_box_csv
     >>> X, y = load_box_csv("boxes.csv", "images/")  # doctest: +SKIP
     """
-    size = _image_size(image_size)
+    size = check_image_size(image_size, min_size=MIN_IMAGE_SIZE)
     _check_color(color)
     csv_file, image_dir = Path(csv_file), Path(image_dir)
     images, rows = [], []
@@ -141,17 +126,15 @@ def load_box_csv(csv_file, image_dir, *, image_size=64, color="rgb"):
             if absent:
                 rows.append((0, np.nan, np.nan, np.nan, np.nan, None, name))
             else:
-                cx1, cx2 = np.clip([x1, x2], 0, width) / width
-                cy1, cy2 = np.clip([y1, y2], 0, height) / height
-                clipped += (cx1, cx2, cy1, cy2) != (x1 / width, x2 / width,
-                                                    y1 / height, y2 / height)
-                if cx2 <= cx1 or cy2 <= cy1:
+                box = boxes_to_relative([x1, y1, x2, y2], (height, width))
+                inside = clip_boxes(box)
+                clipped += bool(np.any(inside != box))
+                if box_area(inside) == 0:
                     warnings.warn(
                         f"{csv_file}, line {line}: skipped {name}: its box lies "
                         "outside the image.", SkippedRowWarning, stacklevel=2)
                     continue
-                rows.append((1, (cx1 + cx2) / 2, (cy1 + cy2) / 2, cy2 - cy1,
-                             cx2 - cx1, label, name))
+                rows.append((1, *box_convert(inside, "xyxy", "cxcyhw"), label, name))
             images.append(arr)
     if clipped:
         warnings.warn(f"{csv_file}: {clipped} box(es) reached past the image and "
@@ -217,7 +200,7 @@ def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
     >>> from sklocalize.datasets import load_landmark_file
     >>> X, y = load_landmark_file("landmarks.txt", "faces/")  # doctest: +SKIP
     """
-    size = _image_size(image_size)
+    size = check_image_size(image_size, min_size=MIN_IMAGE_SIZE)
     _check_color(color)
     if layout not in ("blocks", "interleaved"):
         raise ValueError(f"layout must be 'blocks' or 'interleaved'; got {layout!r}.")
@@ -266,9 +249,7 @@ def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
             names.append(name)
     if not images:
         raise ValueError(f"{path}: no usable line.")
-    if landmark_names is not None and len(landmark_names) != n_points:
-        raise ValueError(f"landmark_names must name the {n_points} points of {path}; "
-                         f"got {len(landmark_names)} names.")
+    check_landmark_names(landmark_names, n_points, where=str(path))
     if landmark_names is None:
         columns = [c for i in range(1, n_points + 1) for c in (f"x_{i}", f"y_{i}")]
     else:
