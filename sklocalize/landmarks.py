@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator, shared_docstring
+from ._base import ImageEstimator
+from ._docs import shared_docstring
 from ._params import loss_defaults
 from ._validation import check_landmark_names
 from .augment import Augmenter

@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator, shared_docstring
+from ._base import ImageEstimator
+from ._docs import shared_docstring
 from ._params import loss_defaults
 from .metrics import iou_score
 from .nn.losses import BOX_LOSSES, LOSSES, LocalizationLoss

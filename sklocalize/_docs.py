@@ -1,0 +1,69 @@
+"""The parameter and attribute docs the two estimators share, written once
+(as skorch derives its classifier's docs from ``NeuralNet``'s)."""
+
+# The parameters and attributes the two estimators share, written once: each
+# estimator's docstring holds ``%(shared_parameters)s`` and
+# ``%(shared_attributes)s`` where they go (see ``shared_docstring``).
+SHARED_PARAMETERS = """\
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Its arguments are routed with ``optimizer__<name>`` (e.g.
+        ``optimizer__weight_decay``). AdamW, with the package's warm-up and
+        cosine schedule (:class:`~sklocalize.callbacks.CosineLR`), trains
+        these small networks from scratch without tuning.
+    max_epochs : int, default=20
+        Passes over the training data.
+    train_split : None, float in (0, 1) or callable, default=None
+        None trains on all the data, as scikit-learn estimators do (model
+        selection is the job of ``cross_validate`` and ``GridSearchCV``). A
+        float holds out that share as a shuffled validation set (seeded by
+        ``random_state``), recorded in the history as ``valid_*``; or any
+        skorch ``train_split`` callable (e.g. ``skorch.dataset.ValidSplit``).
+    callbacks : list of (name, callback) or callbacks, default=None
+        skorch callbacks, e.g. ``[("stop", EarlyStopping(patience=3))]`` with a
+        ``train_split``; their parameters are routed with
+        ``callbacks__<name>__<param>``. They run beside the built-in ones
+        (``lr_schedule``, ``precise_bn``, the loss terms' scoring).
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the current weights.
+    verbose : int, default=0
+        0: silent, as scikit-learn estimators are. 1: a table of the losses
+        after each epoch. 2: also a progress bar over the batches.
+    device : str or torch.device, default="cpu"
+        Where to train and predict, e.g. ``"cuda"``; the CPU works everywhere.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, the augmentation and the validation
+        split. An int makes fits reproducible; the global torch RNG is left as
+        it was.
+    image_shape : tuple of int, default=None
+        ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
+        ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so
+        that scikit-learn transformers can precede the estimator in a Pipeline.
+        None: ``X`` holds images.
+    presence_threshold : float in (0, 1), default=0.5
+        ``predict`` sets the presence entry to 1 where the presence
+        probability is at least this; 0.5 is the decision of the presence
+        head's cross-entropy.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``iterator_train__*``,
+        ``dataset``, ``compile``, ...).
+"""
+
+SHARED_ATTRIBUTES = """\
+    n_channels_ : int
+        Image channels seen at fit.
+    image_size_ : tuple of (height, width)
+        Image size seen at fit; ``predict`` needs the same.
+    n_features_in_ : int
+        ``n_channels * height * width``.
+    module_, criterion_, optimizer_ : torch objects
+        The initialized components.
+"""
+
+
+def shared_docstring(cls):
+    """Fill in an estimator's docstring with :data:`SHARED_PARAMETERS` and
+    :data:`SHARED_ATTRIBUTES` (a class decorator)."""
+    cls.__doc__ = (cls.__doc__
+                   .replace("    %(shared_parameters)s\n", SHARED_PARAMETERS)
+                   .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES))
+    return cls
