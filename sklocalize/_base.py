@@ -44,7 +44,16 @@ from ._validation import check_device, check_images
 from .augment import Augmenter
 from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
+from .nn.losses import LOSSES
 from .tta import predict_outputs
+
+
+def loss_constraints(loss_params):
+    """The parameter constraints of an estimator's loss parameters that the
+    two tasks share: the form's name, and weights that are not negative."""
+    weight = [Interval(Real, 0, None, closed="left")]
+    return {"loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
+            **{name: weight for name in loss_params if name.endswith("_weight")}}
 
 
 def _describe(outputs):
@@ -98,7 +107,6 @@ class ImageEstimator(NeuralNet):
         self.augment = augment
         self.tta_flip = tta_flip
         self.tta_shift = tta_shift
-
 
     # ------------------------------------------------------------------
     # parameters
@@ -197,14 +205,17 @@ class ImageEstimator(NeuralNet):
     # ------------------------------------------------------------------
     # components sized from the data
 
+    def _not_sized(self):
+        return NotFittedError(
+            f"The module of this {type(self).__name__} is sized from the data: "
+            "call 'fit' (not 'initialize') first."
+        )
+
     def _data_attribute(self, name):
         try:
             return getattr(self, name)
         except AttributeError:
-            raise NotFittedError(
-                f"The module of this {type(self).__name__} is sized from the data: "
-                "call 'fit' (not 'initialize') first."
-            ) from None
+            raise self._not_sized() from None
 
     def initialize_module(self):
         """Build the module with the sizes learned at fit.
@@ -220,10 +231,7 @@ class ImageEstimator(NeuralNet):
                      "in_channels": getattr(self, "n_channels_", None),
                      "image_size": getattr(self, "image_size_", None)}
             if any(value is None for value in sizes.values()):
-                raise NotFittedError(
-                    f"The module of this {type(self).__name__} is sized from the "
-                    "data: call 'fit' (not 'initialize') first."
-                )
+                raise self._not_sized()
             sizes = accepted(self.module, sizes)
             for key, value in sizes.items():
                 if key in kwargs and kwargs[key] != value:

@@ -64,11 +64,11 @@ class Augmenter:
         differently.
     interpolation : {"bilinear", "bicubic"}, default="bilinear"
         How zoomed, shifted or rotated images are resampled (see
-        :func:`warp_images`). Bilinear blurs a little, so the augmented images
-        are softer than the images the model sees at prediction; bicubic blurs
-        less and costs a little more per batch. On LFW bicubic training did
-        not help (5.09% against 5.00% inter-ocular error,
-        ``benchmarks/results/ablation.md``).
+        :func:`~sklocalize.geometry.warp_images`). Bilinear blurs a little, so
+        the augmented images are softer than the images the model sees at
+        prediction; bicubic blurs less and costs a little more per batch.
+        Bilinear, because bicubic training did not lower the LFW error (see
+        :ref:`bench-augmenter-interpolation`).
 
     Examples
     --------
@@ -190,9 +190,9 @@ def affine_transform(X, y, task, scale, shift, mode="bilinear"):
 
     A relative point ``p`` goes to ``A (p - 0.5) + 0.5 + shift``, ``A = scale``
     times the identity for a zoom factor (or a matrix from
-    :func:`affine_matrix`); pixels are resampled bilinearly with the same map
-    (``align_corners=False``, so pixel edges, not centres, sit at 0 and 1) and
-    the image runs out into its mean value.
+    :func:`~sklocalize.geometry.affine_matrix`); pixels are resampled
+    bilinearly with the same map (``align_corners=False``, so pixel edges, not
+    centres, sit at 0 and 1) and the image runs out into its mean value.
 
     Parameters
     ----------
@@ -205,7 +205,7 @@ def affine_transform(X, y, task, scale, shift, mode="bilinear"):
     shift : torch.Tensor of shape (n, 2)
         Shifts in x and y, as a share of the image.
     mode : {"bilinear", "bicubic"}, default="bilinear"
-        The interpolation (see :func:`warp_images`).
+        The interpolation (see :func:`~sklocalize.geometry.warp_images`).
 
     Returns
     -------

@@ -1,17 +1,17 @@
 """Landmark detection: points on the one object of an image."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ImageEstimator
+from ._base import ImageEstimator, loss_constraints
 from ._docs import shared_docstring
 from ._params import loss_defaults
 from ._validation import check_landmark_names
 from .augment import Augmenter
 from .metrics import landmark_nme
-from .nn.losses import LOSSES, POINT_LOSSES, LandmarkLoss
+from .nn.losses import POINT_LOSSES, LandmarkLoss
 from .nn.modules import LandmarkNet
 from .targets import decode_landmarks, encode_landmark_target, landmark_frame
 from .tasks import LandmarkTask
@@ -152,11 +152,8 @@ class LandmarkEstimator(ImageEstimator):
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
-        "loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
+        **loss_constraints(_LOSS),
         "point_loss": [StrOptions(set(POINT_LOSSES))],
-        "presence_weight": [Interval(Real, 0, None, closed="left")],
-        "point_weight": [Interval(Real, 0, None, closed="left")],
-        "heatmap_weight": [Interval(Real, 0, None, closed="left")],
         "landmark_names": [list, tuple, None],
         "flip_pairs": [list, tuple, None],
         "reframe": [Interval(Integral, 0, None, closed="left")],

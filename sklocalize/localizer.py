@@ -1,15 +1,14 @@
 """Single-object classification with localization."""
 
-from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
-from ._base import ImageEstimator
+from ._base import ImageEstimator, loss_constraints
 from ._docs import shared_docstring
 from ._params import loss_defaults
 from .metrics import iou_score
-from .nn.losses import BOX_LOSSES, LOSSES, LocalizationLoss
+from .nn.losses import BOX_LOSSES, LocalizationLoss
 from .nn.modules import LocalizerNet
 from .targets import decode_localization, encode_localization_target, localization_frame
 from .tasks import LocalizationTask
@@ -144,12 +143,8 @@ class LocalizerEstimator(ImageEstimator):
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
-        "loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
+        **loss_constraints(_LOSS),
         "box_loss": [StrOptions(set(BOX_LOSSES))],
-        "presence_weight": [Interval(Real, 0, None, closed="left")],
-        "box_weight": [Interval(Real, 0, None, closed="left")],
-        "class_weight": [Interval(Real, 0, None, closed="left")],
-        "edge_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(self, module=LocalizerNet, *, criterion=LocalizationLoss,

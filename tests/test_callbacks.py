@@ -5,12 +5,12 @@ import torch
 from sklocalize import LocalizerEstimator
 from sklocalize.callbacks import CosineLR
 
-from ._helpers import TINY_MODULE, tiny_localization
+from ._helpers import tiny_estimator, tiny_localization
 
 
 def tiny(**kwargs):
-    return LocalizerEstimator(**{"max_epochs": 4, "random_state": 0, "batch_size": 8,
-                                 **TINY_MODULE, **kwargs})
+    """Four epochs, so that the schedule has a shape."""
+    return tiny_estimator(LocalizerEstimator, **{"max_epochs": 4, **kwargs})
 
 
 def lrs(est):
