@@ -39,6 +39,7 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressB
 from skorch.dataset import ValidSplit
 from torch.utils.data import DataLoader
 
+from . import persistence
 from ._params import accepted, build_criterion, init_params, seeded
 from ._validation import check_device, check_images
 from .augment import Augmenter
@@ -67,6 +68,8 @@ class ImageEstimator(NeuralNet):
     module's docstring for what a subclass supplies)."""
 
     _loss_params = ()
+    # what fit learns from the data, besides the weights (save keeps these)
+    _learned_attributes = ("n_channels_", "image_size_", "n_features_in_")
 
     _parameter_constraints = {
         "module": [callable],
@@ -445,6 +448,38 @@ class ImageEstimator(NeuralNet):
                     )
                 kept.append(outputs[:n_outputs])
         return tuple(torch.cat(parts).detach().double() for parts in zip(*kept))
+
+    def save(self, path):
+        """Save the fitted estimator to one file that loads without running
+        code (see :mod:`sklocalize.persistence`).
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        return persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path, **params):
+        """Load an estimator of this class saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        **params
+            Parameters to set instead of the saved ones (e.g. ``device="cpu"``).
+
+        Returns
+        -------
+        estimator : object
+            Fitted, predicting as the estimator saved did.
+        """
+        return persistence.load(path, expected=cls, **params)
 
     def encode_target(self, y):
         """Validate ``y`` against what was seen at fit and return the seed layout.

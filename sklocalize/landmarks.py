@@ -149,6 +149,8 @@ class LandmarkEstimator(ImageEstimator):
     """
 
     _loss_params = tuple(_LOSS)
+    _learned_attributes = (*ImageEstimator._learned_attributes, "n_landmarks_",
+                           "mean_shape_")
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,

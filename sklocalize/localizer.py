@@ -121,13 +121,10 @@ class LocalizerEstimator(ImageEstimator):
 
     Notes
     -----
-    Persistence: ``pickle`` and ``joblib`` keep everything, fitted attributes
-    included. skorch's ``save_params(f_params=...)`` keeps only the weights
-    (and the optimizer and history if asked). To load them, the module must be
-    built with the sizes seen at fit: build the estimator with the same
-    parameters, ``fit`` it with ``max_epochs=0`` on data that holds every class
-    (no training happens; it learns ``classes_``, ``n_channels_`` and
-    ``image_size_``), then call ``load_params``.
+    Persistence: :meth:`save` writes one file with everything ``predict``
+    needs, and :func:`sklocalize.load` reads it without running code (see
+    :mod:`sklocalize.persistence`). ``pickle`` and ``joblib`` keep everything
+    too but run code on load: trusted files only.
 
     Examples
     --------
@@ -140,6 +137,8 @@ class LocalizerEstimator(ImageEstimator):
     """
 
     _loss_params = tuple(_LOSS)
+    _learned_attributes = (*ImageEstimator._learned_attributes, "classes_",
+                           "n_classes_")
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,

@@ -13,7 +13,7 @@ MODULES = [
     "sklocalize.model_selection", "sklocalize.nn", "sklocalize.augment",
     "sklocalize.callbacks", "sklocalize.datasets", "sklocalize.plotting",
     "sklocalize.parallel", "sklocalize.tasks", "sklocalize.geometry",
-    "sklocalize.dataset", "sklocalize.tta",
+    "sklocalize.dataset", "sklocalize.tta", "sklocalize.persistence",
 ]
 NEEDS_EXAMPLES = {"LocalizerEstimator", "LandmarkEstimator"}
 # constants and type aliases carry no docstring of their own
@@ -65,7 +65,7 @@ def test_estimator_methods_documented(cls_name):
 
     cls = getattr(sklocalize, cls_name)
     for method in ("fit", "partial_fit", "predict", "predict_proba", "predict_frame",
-                   "score", "encode_target", "set_params"):
+                   "score", "encode_target", "set_params", "save", "load"):
         parsed = docscrape.FunctionDoc(getattr(cls, method))
         assert parsed["Parameters"], f"{cls_name}.{method}: no Parameters"
         assert parsed["Returns"], f"{cls_name}.{method}: no Returns"

@@ -1,0 +1,119 @@
+"""save and load keep everything predict needs, and loading runs no code."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+
+import sklocalize
+from sklocalize import LandmarkEstimator, LocalizerEstimator
+from sklocalize.augment import Augmenter
+from sklocalize.datasets import FACE_FLIP_PAIRS
+from sklocalize.nn import LocalizationLoss
+
+from ._helpers import tiny_estimator, tiny_landmarks, tiny_localization
+
+
+def _same_predictions(a, b, X):
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_localizer_round_trip(tmp_path, device):
+    X, y = tiny_localization(n_classes=3, as_frame=True)
+    # labels seen in an order of their own: the columns must follow classes_
+    y["label"] = y["label"].map({"square": "zebra", "circle": "apple",
+                                 "triangle": "mango"}).fillna(y["label"])
+    est = tiny_estimator(LocalizerEstimator, augment=Augmenter(flip=0.2),
+                         criterion=LocalizationLoss(beta=0.1), tta_shift=0.5)
+    est.fit(X, y)
+    path = est.save(tmp_path / "model.skl")
+    kwargs = {} if device is None else {"device": device}
+    loaded = LocalizerEstimator.load(path, **kwargs)
+    _same_predictions(est, loaded, X)
+    np.testing.assert_array_equal(loaded.classes_, est.classes_)
+    assert loaded.image_size_ == est.image_size_
+    assert loaded.criterion_.beta == 0.1
+    assert loaded.augment.flip == 0.2 and loaded.augment.scale == (0.8, 1.2)
+    assert loaded.get_params()["module__width"] == est.get_params()["module__width"]
+    pd.testing.assert_frame_equal(loaded.predict_frame(X), est.predict_frame(X))
+    assert isinstance(sklocalize.load(path), LocalizerEstimator)
+
+
+def test_landmark_round_trip_keeps_the_mean_shape(tmp_path):
+    X, y = tiny_landmarks()
+    est = tiny_estimator(LandmarkEstimator, flip_pairs=list(FACE_FLIP_PAIRS),
+                         tta_flip=True, reframe=2).fit(X, y)
+    loaded = sklocalize.load(est.save(tmp_path / "faces.skl"))
+    _same_predictions(est, loaded, X)
+    np.testing.assert_array_equal(loaded.mean_shape_, est.mean_shape_)
+    assert loaded.flip_pairs == est.flip_pairs
+    # loading leaves the global torch RNG as it was
+    state = torch.random.get_rng_state()
+    sklocalize.load(tmp_path / "faces.skl")
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+def test_load_refuses_other_and_bad_files(tmp_path):
+    X, y = tiny_localization()
+    path = tiny_estimator(LocalizerEstimator).fit(X, y).save(tmp_path / "m.skl")
+    with pytest.raises(ValueError, match="holds a LocalizerEstimator, not a "
+                                         "LandmarkEstimator"):
+        LandmarkEstimator.load(path)
+    truncated = tmp_path / "truncated.skl"
+    truncated.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        sklocalize.load(truncated)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="not a sklocalize model file"):
+        sklocalize.load(other)
+    archive = torch.load(path, weights_only=True)
+    archive["format_version"] = 99
+    torch.save(archive, other)
+    with pytest.raises(ValueError, match="format version 99.*reads version 1"):
+        sklocalize.load(other)
+
+
+class _Marker:
+    """Unpickling it would create a file: the proof that code ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_loading_runs_no_code(tmp_path):
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.skl"
+    with open(evil, "wb") as f:
+        pickle.dump({"format": "sklocalize", "x": _Marker(marker)}, f)
+    with pytest.raises(ValueError, match="not a sklocalize model file, or it is "
+                                         "damaged"):
+        sklocalize.load(evil)
+    assert not marker.exists()
+    # a class named in the file is imported only from sklocalize and torch
+    X, y = tiny_localization()
+    path = tiny_estimator(LocalizerEstimator).fit(X, y).save(tmp_path / "m.skl")
+    archive = torch.load(path, weights_only=True)
+    archive["params"] = archive["params"].replace(
+        "sklocalize.nn.modules:LocalizerNet", "os:system")
+    torch.save(archive, evil)
+    with pytest.raises(ValueError, match="'os:system', not a class of sklocalize's"):
+        sklocalize.load(evil)
+
+
+def test_save_needs_a_fitted_estimator_and_plain_parameters(tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted"):
+        tiny_estimator(LocalizerEstimator).save(tmp_path / "m.skl")
+    X, y = tiny_localization()
+    est = tiny_estimator(LocalizerEstimator).fit(X, y)
+    est.set_params(image_shape=object())
+    with pytest.raises(TypeError, match="save cannot store image_shape=<object"):
+        est.save(tmp_path / "m.skl")
