@@ -35,7 +35,13 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
+from skorch.callbacks import (
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from skorch.dataset import ValidSplit
 from torch.utils.data import DataLoader
 
@@ -127,6 +133,32 @@ class ImageEstimator(NeuralNet):
         )
         check_device(self.device)
 
+    def get_params(self, deep=True, **kwargs):
+        """Get parameters, the ``callbacks__<name>__<param>`` set included.
+
+        (skorch reads a callback's parameters off a fresh default callback
+        until the estimator is initialized, so a value set with
+        ``set_params`` would read as the default, and a
+        ``set_params(**get_params())`` round trip would lose it.)
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also the parameters of the components (``module__*``, the
+            callbacks', ...).
+        **kwargs
+            Passed to skorch's ``get_params``.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep, **kwargs)
+        if deep and not self.initialized_:
+            params.update({k: v for k, v in vars(self).items()
+                           if k.startswith("callbacks__")})
+        return params
+
     def _get_param_names(self):
         # skorch 1.4 also returns its private ``_params_to_validate``; clone and
         # set_params must only see the public parameters.
@@ -165,12 +197,20 @@ class ImageEstimator(NeuralNet):
                 name = f"{prefix}_{term}_loss"
                 callbacks.append((name, PassthroughScoring(
                     name=name, on_train=prefix == "train")))
-        callbacks.append(("lr_schedule", CosineLR()))
+        if not self._user_schedules_lr():
+            callbacks.append(("lr_schedule", CosineLR()))
         callbacks.append(("precise_bn", PreciseBatchNorm()))
         callbacks.append(("print_log", PrintLog()))
         if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
+
+    def _user_schedules_lr(self):
+        """Whether the user's callbacks hold a learning-rate scheduler (skorch's
+        ``LRScheduler``), which then replaces the built-in cosine schedule."""
+        user = self.callbacks if isinstance(self.callbacks, list) else []
+        return any(isinstance(c[1] if isinstance(c, tuple) else c, LRScheduler)
+                   for c in user)
 
     def _record_terms(self, prefix):
         terms = getattr(self.criterion_, "terms_", None)

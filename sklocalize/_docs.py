@@ -22,7 +22,8 @@ SHARED_PARAMETERS = """\
         skorch callbacks, e.g. ``[("stop", EarlyStopping(patience=3))]`` with a
         ``train_split``; their parameters are routed with
         ``callbacks__<name>__<param>``. They run beside the built-in ones
-        (``lr_schedule``, ``precise_bn``, the loss terms' scoring).
+        (``lr_schedule``, ``precise_bn``, the loss terms' scoring); a skorch
+        ``LRScheduler`` among them replaces the built-in cosine schedule.
     warm_start : bool, default=False
         Whether ``fit`` continues from the current weights.
     verbose : int, default=0

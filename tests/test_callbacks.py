@@ -63,3 +63,30 @@ def test_precise_batch_norm_matches_the_final_weights():
         conv_off = off.module_.trunk.stem[0](torch.from_numpy(X))
     assert not np.allclose(bn_off.running_mean.numpy(),
                            conv_off.mean(dim=(0, 2, 3)).numpy(), atol=1e-4)
+
+
+def test_a_users_lr_scheduler_replaces_the_cosine_schedule():
+    from skorch.callbacks import LRScheduler
+
+    X, y = tiny_localization(n=32)
+    est = tiny(lr=1e-2, max_epochs=2, callbacks=[
+        ("steps", LRScheduler(policy="StepLR", step_size=1, gamma=0.5))]).fit(X, y)
+    assert "lr_schedule" not in dict(est.callbacks_)
+    # stepped at the end of each epoch, never touched per batch
+    assert est.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.25)
+    assert lrs(est) == []
+    with pytest.raises(ValueError, match="callback lr_schedule which does not "
+                                         "exist"):
+        est.set_params(callbacks__lr_schedule__warmup=0.2)
+
+
+def test_callback_parameters_survive_a_get_set_round_trip():
+    from sklearn.base import clone
+
+    est = tiny().set_params(callbacks__lr_schedule__warmup=0.3)
+    assert est.get_params()["callbacks__lr_schedule__warmup"] == 0.3
+    twin = tiny().set_params(**est.get_params())
+    assert twin.get_params()["callbacks__lr_schedule__warmup"] == 0.3
+    assert clone(est).get_params()["callbacks__lr_schedule__warmup"] == 0.3
+    X, y = tiny_localization(n=32)
+    assert dict(twin.fit(X, y).callbacks_)["lr_schedule"].warmup == 0.3
