@@ -43,7 +43,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from . import persistence
 from ._params import accepted, build_criterion, init_params, seeded
@@ -463,15 +463,21 @@ class ImageEstimator(NeuralNet):
         float64 numpy arrays (the one conversion to numpy of a prediction)."""
         self._check_fitted()
         task = self._task()
-        outputs = predict_outputs(
-            lambda images: self._forward(images, task.n_predicted),
-            self._check_X(X, reset=False), task, image_size=self.image_size_,
-            **self._tta_options())
+        if isinstance(X, Dataset):
+            # a dataset comes from skorch's callbacks (EpochScoring), which
+            # may replay the outputs of the epoch's own pass through
+            # forward_iter: score those, without test-time augmentation
+            outputs = self._forward(X, task.n_predicted)
+        else:
+            outputs = predict_outputs(
+                lambda images: self._forward(images, task.n_predicted),
+                self._check_X(X, reset=False), task, image_size=self.image_size_,
+                **self._tta_options())
         return tuple(o.numpy() for o in outputs)
 
     def _forward(self, X, n_outputs):
-        """The first ``n_outputs`` module outputs on images ``X``, float64 on
-        the CPU.
+        """The first ``n_outputs`` module outputs on images ``X`` (a tensor,
+        or a dataset), float64 on the CPU.
 
         Batch by batch, so that outputs prediction does not read (the landmark
         heatmaps, which training needs) are never gathered.
@@ -479,7 +485,8 @@ class ImageEstimator(NeuralNet):
         kept = []
         # the DataLoader draws a seed from the global RNG: leave it as it was
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            for outputs in self.forward_iter(ImageDataset(X)):
+            dataset = X if isinstance(X, Dataset) else ImageDataset(X)
+            for outputs in self.forward_iter(dataset):
                 if not isinstance(outputs, tuple) or len(outputs) < n_outputs:
                     raise TypeError(
                         f"The module must return a tuple of at least "

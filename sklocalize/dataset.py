@@ -14,8 +14,10 @@ an :class:`~sklocalize.augment.Augmenter`.
 """
 
 import numpy as np
+import skorch.dataset
 import torch
-from torch.utils.data import Dataset, Subset
+from skorch.utils import data_from_dataset
+from torch.utils.data import Subset
 
 __all__ = [
     "AugmentedDataset",
@@ -43,11 +45,13 @@ def float_images(X):
     return X
 
 
-class ImageDataset(Dataset):
+class ImageDataset(skorch.dataset.Dataset):
     """Images and (optionally) targets, served a batch at a time.
 
     A batch of consecutive rows (prediction's, in order) is a view of ``X``,
-    not a copy; any other batch is gathered in one indexing operation.
+    not a copy; any other batch is gathered in one indexing operation. A
+    ``skorch.dataset.Dataset``, so that skorch's callbacks (``EpochScoring``)
+    can read its ``X`` and ``y``.
 
     Parameters
     ----------
@@ -58,8 +62,7 @@ class ImageDataset(Dataset):
     """
 
     def __init__(self, X, y=None):
-        self.X = X
-        self.y = y
+        super().__init__(X, y, length=len(X))
 
     def __len__(self):
         return len(self.X)
@@ -115,8 +118,11 @@ def is_batched_dataset(dataset):
     return isinstance(dataset, ImageDataset)
 
 
-class AugmentedDataset(Dataset):
+class AugmentedDataset(skorch.dataset.Dataset):
     """A batched dataset whose batches go through an augmenter.
+
+    Its ``X`` and ``y`` are those of the dataset it wraps, as given (for
+    skorch's callbacks, which read them).
 
     Parameters
     ----------
@@ -132,6 +138,14 @@ class AugmentedDataset(Dataset):
         self.dataset = dataset
         self.augmenter = augmenter
         self.task = task
+
+    @property
+    def X(self):
+        return data_from_dataset(self.dataset)[0]
+
+    @property
+    def y(self):
+        return data_from_dataset(self.dataset)[1]
 
     def __len__(self):
         return len(self.dataset)

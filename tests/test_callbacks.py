@@ -90,3 +90,23 @@ def test_callback_parameters_survive_a_get_set_round_trip():
     assert clone(est).get_params()["callbacks__lr_schedule__warmup"] == 0.3
     X, y = tiny_localization(n=32)
     assert dict(twin.fit(X, y).callbacks_)["lr_schedule"].warmup == 0.3
+
+
+@pytest.mark.parametrize("use_caching", [True, False])
+def test_epoch_scoring_with_the_package_scorers(use_caching):
+    from skorch.callbacks import EpochScoring
+    from skorch.helper import predefined_split
+
+    from sklocalize.dataset import ImageDataset
+    from sklocalize.metrics import get_scorer, iou_score
+
+    X, y = tiny_localization(n=40)
+    X_valid, y_valid = tiny_localization(n=16, seed=1)
+    valid = ImageDataset(torch.from_numpy(X_valid), torch.from_numpy(y_valid).float())
+    scoring = EpochScoring(get_scorer("iou"), lower_is_better=False, name="valid_iou",
+                           use_caching=use_caching)
+    # without precise_bn the last epoch's network is the fitted one
+    est = tiny(max_epochs=2, tta_flip=False, train_split=predefined_split(valid),
+               callbacks=[("iou", scoring)], callbacks__precise_bn=None).fit(X, y)
+    assert est.history[-1, "valid_iou"] == pytest.approx(
+        iou_score(y_valid, est.predict(X_valid)), abs=1e-6)
