@@ -205,6 +205,22 @@ class ImageEstimator(NeuralNet):
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
+    def initialize_callbacks(self):
+        """skorch's, with :class:`~sklocalize.callbacks.PreciseBatchNorm`
+        moved last: after a callback that restores other weights at the end
+        of training (``EarlyStopping(load_best=True)``), so that the
+        statistics are those of the weights kept.
+
+        Returns
+        -------
+        self : object
+        """
+        super().initialize_callbacks()
+        last = [(n, c) for n, c in self.callbacks_ if isinstance(c, PreciseBatchNorm)]
+        self.callbacks_ = [(n, c) for n, c in self.callbacks_
+                           if not isinstance(c, PreciseBatchNorm)] + last
+        return self
+
     def _user_schedules_lr(self):
         """Whether the user's callbacks hold a learning-rate scheduler (skorch's
         ``LRScheduler``), which then replaces the built-in cosine schedule."""

@@ -110,3 +110,21 @@ def test_epoch_scoring_with_the_package_scorers(use_caching):
                callbacks=[("iou", scoring)], callbacks__precise_bn=None).fit(X, y)
     assert est.history[-1, "valid_iou"] == pytest.approx(
         iou_score(y_valid, est.predict(X_valid)), abs=1e-6)
+
+
+def test_precise_batch_norm_follows_weights_restored_by_early_stopping():
+    from skorch.callbacks import EarlyStopping
+
+    from sklocalize.callbacks import PreciseBatchNorm
+
+    X, y = tiny_localization(n=48)
+    stop = EarlyStopping(patience=1, load_best=True, monitor="train_loss",
+                         threshold=10.0)  # stops after epoch 2, restores epoch 1
+    est = tiny(max_epochs=6, augment=None, callbacks=[("stop", stop)]).fit(X, y)
+    assert len(est.history_) == 2 and list(dict(est.callbacks_))[-1] == "precise_bn"
+    norm = next(m for m in est.module_.modules()
+                if isinstance(m, torch.nn.BatchNorm2d))
+    kept = norm.running_mean.clone()
+    # the statistics of the weights kept: recomputed on the same images
+    PreciseBatchNorm(max_samples=48).on_train_end(est, X=torch.from_numpy(X))
+    torch.testing.assert_close(kept, norm.running_mean, atol=1e-4, rtol=1e-4)
