@@ -25,6 +25,7 @@ import inspect
 import numbers
 from numbers import Integral, Real
 
+import skorch.dataset
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
@@ -437,6 +438,13 @@ class ImageEstimator(NeuralNet):
             train, valid = split(self.get_dataset(X, y), y, **fit_params)
         else:
             train, valid = super().get_split_datasets(X, y, **fit_params)
+        if (isinstance(valid, skorch.dataset.Dataset)
+                and not isinstance(valid, ImageDataset)):
+            # a user's validation set (predefined_split): the checks and
+            # encoding of the training data
+            valid = ImageDataset(self._check_X(valid.X, reset=False),
+                                 torch.as_tensor(self._encode_target(
+                                     valid.y, reset=False), dtype=torch.float32))
         augmenter = self._augmenter()
         if augmenter is not None and is_batched_dataset(train):
             train = AugmentedDataset(train, augmenter, self._task())

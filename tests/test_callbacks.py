@@ -128,3 +128,20 @@ def test_precise_batch_norm_follows_weights_restored_by_early_stopping():
     # the statistics of the weights kept: recomputed on the same images
     PreciseBatchNorm(max_samples=48).on_train_end(est, X=torch.from_numpy(X))
     torch.testing.assert_close(kept, norm.running_mean, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "float64"])
+def test_a_predefined_validation_set_is_checked_and_encoded_as_training_data(kind):
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    X, y = tiny_localization(n=32, as_frame=True)
+    X_valid, frame = tiny_localization(n=12, seed=1, as_frame=True)
+    X_valid = (np.round(X_valid * 255).astype(np.uint8) if kind == "uint8"
+               else X_valid.astype(np.float64))
+    est = tiny(max_epochs=1, train_split=predefined_split(Dataset(X_valid, frame)))
+    est.fit(X, y)
+    assert np.isfinite(est.history_[-1, "valid_loss"])
+    bad = Dataset(X_valid[:, :, :8], frame)
+    with pytest.raises(ValueError, match="Images must be at least 16x16"):
+        tiny(train_split=predefined_split(bad)).fit(X, y)
