@@ -156,3 +156,20 @@ def test_landmarks_pipeline_and_clone(faces):
     assert pipe.predict(X.reshape(len(X), -1)).shape == y.shape
     c = clone(pipe)
     assert c.get_params()["lm__module__width"] == 4
+
+
+def test_the_user_guides_out_of_fold_presence_recipe():
+    from sklearn.model_selection import cross_validate
+
+    from sklocalize import LocalizerEstimator
+
+    from ._helpers import tiny_estimator, tiny_localization
+
+    X, y = tiny_localization(n=36)
+    cv = cross_validate(tiny_estimator(LocalizerEstimator), X, y, cv=3,
+                        return_estimator=True, return_indices=True)
+    presence = np.full(len(X), np.nan)
+    for fitted, test in zip(cv["estimator"], cv["indices"]["test"]):
+        presence[test] = fitted.predict_proba(X[test])[:, 0]
+    # every image has an out-of-fold probability (no NaN left)
+    assert np.all((presence >= 0) & (presence <= 1))
