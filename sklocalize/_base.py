@@ -37,6 +37,7 @@ from sklearn.utils._param_validation import (
 )
 from skorch import NeuralNet
 from skorch.callbacks import (
+    Callback,
     EpochTimer,
     LRScheduler,
     PassthroughScoring,
@@ -133,6 +134,15 @@ class ImageEstimator(NeuralNet):
             caller_name=type(self).__name__,
         )
         check_device(self.device)
+        for entry in self.callbacks if isinstance(self.callbacks, list) else []:
+            callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 \
+                else entry
+            if not (isinstance(callback, Callback) or (
+                    isinstance(callback, type) and issubclass(callback, Callback))):
+                raise TypeError(
+                    "callbacks must be a list of skorch callbacks or (name, "
+                    f"callback) pairs; got {entry!r}."
+                )
 
     def get_params(self, deep=True, **kwargs):
         """Get parameters, the ``callbacks__<name>__<param>`` set included.
@@ -301,7 +311,13 @@ class ImageEstimator(NeuralNet):
                         "from the data at fit, so leave it out."
                     )
             kwargs = {**kwargs, **sizes}
-        module = self.initialized_instance(self.module, kwargs)
+        try:
+            module = self.initialized_instance(self.module, kwargs)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"The module could not be built from its parameters (set on the "
+                f"estimator as module__<name>): {exc}"
+            ) from exc
         # channels_last: faster for convolutions on CPUs (docs/benchmarks.rst,
         # bench-channels-last)
         self.module_ = module.to(memory_format=torch.channels_last)

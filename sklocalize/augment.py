@@ -104,7 +104,11 @@ class Augmenter:
             if not 0 <= value <= 1:
                 raise ValueError(f"Augmenter {name} must be a probability in "
                                  f"[0, 1]; got {value!r}.")
-        lo, hi = self.scale
+        try:
+            lo, hi = (float(v) for v in self.scale)
+        except (TypeError, ValueError):
+            raise ValueError(f"Augmenter scale must be (low, high) with 0 < low "
+                             f"<= high; got {self.scale!r}.") from None
         if not 0 < lo <= hi:
             raise ValueError(f"Augmenter scale must be (low, high) with 0 < low <= "
                              f"high; got {self.scale!r}.")

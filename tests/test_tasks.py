@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator
+from sklocalize.augment import Augmenter
 from sklocalize.geometry import affine_matrix
 from sklocalize.nn import LandmarkLoss, LocalizationLoss
 from sklocalize.tasks import LandmarkTask, LocalizationTask
@@ -110,3 +111,24 @@ def test_the_seed_loss_name_is_deprecated():
     assert old.get_params()["loss"] == "seed"  # the parameter as given
     np.testing.assert_array_equal(old.history_[:, "train_loss"],
                                   new.history_[:, "train_loss"])
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"module__width": 0}, ValueError, "module__<name>.*width must be a positive "
+                                       "integer; got 0"),
+    ({"module__width": -3}, ValueError, "width must be a positive integer; got -3"),
+    ({"module__width": 2.5}, ValueError, "width must be a positive integer; got 2.5"),
+    ({"module__hidden": 0, "module__box_head": "grid"}, ValueError,
+     "hidden must be a positive integer"),
+    ({"module__dropout": 1.5}, ValueError, r"dropout must be a probability in \[0, "
+                                           r"1\); got 1.5"),
+    ({"augment": Augmenter(scale=1.1)}, ValueError,
+     r"Augmenter scale must be \(low, high\).*got 1.1"),
+    ({"callbacks": [42]}, TypeError, "callbacks must be a list of skorch callbacks "
+                                     "or \\(name, callback\\) pairs; got 42"),
+])
+def test_routed_and_nested_parameters_are_checked_before_training(params, error,
+                                                                  match):
+    X, y = tiny_localization()
+    with pytest.raises(error, match=match):
+        tiny_estimator(LocalizerEstimator, **params).fit(X, y)

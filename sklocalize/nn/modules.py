@@ -28,6 +28,20 @@ from ..geometry import cell_centres
 __all__ = ["ConvTrunk", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
 
 
+def _check_sizes(**values):
+    """Raise a ValueError naming the first of ``values`` that is not a
+    positive integer."""
+    for name, value in values.items():
+        if not _is_positive_int(value):
+            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+
+def _check_dropout(dropout):
+    if not (isinstance(dropout, (int, float, np.floating))
+            and not isinstance(dropout, bool) and 0 <= dropout < 1):
+        raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}.")
+
+
 def _is_positive_int(value):
     """Whether ``value`` is a positive integer (numpy's too; not a bool)."""
     return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -102,6 +116,8 @@ class ConvTrunk(nn.Module):
     def __init__(self, in_channels=3, width=32, depth=4, max_width=256,
                  stem_stride=1):
         super().__init__()
+        _check_sizes(in_channels=in_channels, width=width, depth=depth,
+                     max_width=max_width)
         layers = [_conv_bn(in_channels, width, stride=stem_stride)]
         c = width
         self.stage_channels = [width]
@@ -136,6 +152,7 @@ class _GridHead(nn.Module):
 
     def __init__(self, c_in, n_out, grid=4, hidden=256, dropout=0.0):
         super().__init__()
+        _check_sizes(grid=grid, hidden=hidden)
         self.pool = nn.AdaptiveAvgPool2d(grid)
         self.mlp = nn.Sequential(
             nn.Flatten(),
@@ -225,6 +242,8 @@ class LocalizerNet(_ImageNetBase):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         depth = resolve_depth(depth, image_size, stem_stride)
+        _check_sizes(n_classes=n_classes)
+        _check_dropout(dropout)
         if box_head not in ("grid", "edges"):
             raise ValueError(f"box_head must be 'grid' or 'edges'; got {box_head!r}.")
         if edge_top_down not in _TOP_DOWN:
@@ -414,6 +433,8 @@ class LandmarkNet(_ImageNetBase):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         depth = resolve_depth(depth, image_size, stem_stride)
+        _check_sizes(n_landmarks=n_landmarks)
+        _check_dropout(dropout)
         if head not in ("heatmap", "regression"):
             raise ValueError(
                 f"head must be 'heatmap' or 'regression'; got {head!r}."
