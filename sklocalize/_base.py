@@ -23,6 +23,7 @@ criterion's names and defaults (``_params.loss_defaults``).
 
 import inspect
 import numbers
+import warnings
 from numbers import Integral, Real
 
 import skorch.dataset
@@ -49,7 +50,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import persistence
 from ._params import accepted, build_criterion, init_params, seeded
-from ._validation import check_device, check_images
+from ._validation import check_device, check_images, pixel_scale
 from .augment import Augmenter
 from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
@@ -77,7 +78,8 @@ class ImageEstimator(NeuralNet):
 
     _loss_params = ()
     # what fit learns from the data, besides the weights (save keeps these)
-    _learned_attributes = ("n_channels_", "image_size_", "n_features_in_")
+    _learned_attributes = ("n_channels_", "image_size_", "n_features_in_",
+                           "pixel_scale_")
 
     _parameter_constraints = {
         "module": [callable],
@@ -264,6 +266,14 @@ class ImageEstimator(NeuralNet):
 
     def train_step_single(self, batch, **fit_params):
         step = super().train_step_single(batch, **fit_params)
+        if not torch.isfinite(step["loss"]):
+            raise ValueError(
+                f"The training loss became {float(step['loss'].detach())} in epoch "
+                f"{len(self.history)}: training diverged. Likely causes: a "
+                f"learning rate too high (lr={self.lr}), images far from a 0-1 "
+                "scale, or a loss parameter that leaves a term undefined (a "
+                "sigma of 0, say)."
+            )
         self._record_terms("train")
         return step
 
@@ -351,11 +361,22 @@ class ImageEstimator(NeuralNet):
         Xt = check_images(X, image_shape=self.image_shape,
                           min_samples=2 if reset else 1, owner=type(self).__name__)
         c, h, w = Xt.shape[1:]
+        scale = pixel_scale(Xt)
         if reset:
             self.n_channels_ = c
             self.image_size_ = (h, w)
             self.n_features_in_ = c * h * w
+            self.pixel_scale_ = scale
         else:
+            fitted_scale = getattr(self, "pixel_scale_", scale)
+            if scale != fitted_scale:
+                warnings.warn(
+                    f"X holds pixel values on a {scale} scale, but this "
+                    f"{type(self).__name__} was fitted on images on a "
+                    f"{fitted_scale} scale (uint8 images count as 0-1: they are "
+                    "scaled by 1/255); its predictions will be off. Give X on "
+                    "the scale of fit (uint8, or floats divided by 255).",
+                    UserWarning, stacklevel=5)
             fitted = (self._data_attribute("n_channels_"), *self.image_size_)
             if (c, h, w) != fitted:
                 raise ValueError(

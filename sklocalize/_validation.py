@@ -181,6 +181,8 @@ def check_images(X, *, image_shape=None, min_samples=1, owner="The estimator"):
         uint8 or float32.
     """
     if isinstance(X, torch.Tensor):
+        if X.is_floating_point() and X.dtype not in (torch.float32, torch.float64):
+            X = X.float()  # bfloat16, float16: numpy has no such dtype
         arr = X.detach().cpu().numpy()
     elif scipy.sparse.issparse(X):
         raise TypeError(
@@ -237,7 +239,13 @@ def check_images(X, *, image_shape=None, min_samples=1, owner="The estimator"):
             "transposed first: X.transpose(0, 3, 1, 2)."
         )
     if arr.dtype not in (np.float32, np.uint8):
-        arr = arr.astype(np.float32)
+        with np.errstate(over="ignore"):  # the check below says it better
+            arr = arr.astype(np.float32)
+        if not _all_finite(arr):
+            raise ValueError(
+                "X has values too large for float32, the precision the networks "
+                "work in; images are expected on a 0-1 scale (or uint8)."
+            )
     arr = np.ascontiguousarray(arr)
     if not arr.flags.writeable:  # torch refuses read-only memory
         arr = arr.copy()
@@ -249,3 +257,14 @@ def final_estimator(estimator):
     while hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
     return estimator
+
+
+def pixel_scale(X):
+    """``"0-1"`` for uint8 images (scaled by 1/255 on the fly) and for float
+    images whose values stay within 10 in size (0-1 images, standardized
+    ones); ``"0-255"`` for float images beyond (0-255 floats, say). What the
+    estimators compare between fit and predict."""
+    if X.dtype == torch.uint8:
+        return "0-1"
+    low, high = torch.aminmax(X)  # no copy of X
+    return "0-1" if max(float(high), -float(low)) <= 10 else "0-255"

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import sklocalize
 from sklocalize import LandmarkEstimator, LocalizerEstimator
 from sklocalize.augment import Augmenter
 from sklocalize.geometry import affine_matrix
@@ -132,3 +133,31 @@ def test_routed_and_nested_parameters_are_checked_before_training(params, error,
     X, y = tiny_localization()
     with pytest.raises(error, match=match):
         tiny_estimator(LocalizerEstimator, **params).fit(X, y)
+
+
+def test_numbers_that_break_training_get_clear_errors():
+    X, y = tiny_localization()
+    with pytest.raises(ValueError, match="too large for float32"):
+        tiny_estimator(LocalizerEstimator).fit(X.astype(np.float64) * 1e300, y)
+    with pytest.raises(ValueError, match="The training loss became nan in epoch 1"):
+        tiny_estimator(LocalizerEstimator, criterion__edge_sigma=0.0).fit(X, y)
+    est = tiny_estimator(LocalizerEstimator).fit(torch.from_numpy(X).bfloat16(), y)
+    assert est.predict(X).shape == y.shape
+
+
+def test_a_pixel_scale_unlike_fits_warns(tmp_path):
+    X, y = tiny_localization()
+    X8 = np.round(X * 255).astype(np.uint8)
+    est = tiny_estimator(LocalizerEstimator).fit(X8, y)
+    assert est.pixel_scale_ == "0-1"
+    with pytest.warns(UserWarning, match="on a 0-255 scale, but this "
+                                         "LocalizerEstimator was fitted on images "
+                                         "on a 0-1 scale"):
+        est.predict(X8.astype(np.float32))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.predict(X)  # floats on 0-1, as uint8 is read
+    loaded = sklocalize.load(est.save(tmp_path / "m.skl"))
+    assert loaded.pixel_scale_ == "0-1"
