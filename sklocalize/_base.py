@@ -23,7 +23,6 @@ criterion's names and defaults (``_params.loss_defaults``).
 
 import inspect
 import numbers
-import warnings
 from numbers import Integral, Real
 
 import skorch.dataset
@@ -38,7 +37,6 @@ from sklearn.utils._param_validation import (
 )
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback,
     EpochTimer,
     LRScheduler,
     PassthroughScoring,
@@ -50,7 +48,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import persistence
 from ._params import accepted, build_criterion, init_params, seeded
-from ._validation import check_device, check_images, pixel_scale
+from ._validation import (
+    check_callback_entries,
+    check_device,
+    check_images,
+    check_pixel_scale,
+    pixel_scale,
+)
 from .augment import Augmenter
 from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
@@ -136,15 +140,7 @@ class ImageEstimator(NeuralNet):
             caller_name=type(self).__name__,
         )
         check_device(self.device)
-        for entry in self.callbacks if isinstance(self.callbacks, list) else []:
-            callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 \
-                else entry
-            if not (isinstance(callback, Callback) or (
-                    isinstance(callback, type) and issubclass(callback, Callback))):
-                raise TypeError(
-                    "callbacks must be a list of skorch callbacks or (name, "
-                    f"callback) pairs; got {entry!r}."
-                )
+        check_callback_entries(self.callbacks)
 
     def get_params(self, deep=True, **kwargs):
         """Get parameters, the ``callbacks__<name>__<param>`` set included.
@@ -368,15 +364,8 @@ class ImageEstimator(NeuralNet):
             self.n_features_in_ = c * h * w
             self.pixel_scale_ = scale
         else:
-            fitted_scale = getattr(self, "pixel_scale_", scale)
-            if scale != fitted_scale:
-                warnings.warn(
-                    f"X holds pixel values on a {scale} scale, but this "
-                    f"{type(self).__name__} was fitted on images on a "
-                    f"{fitted_scale} scale (uint8 images count as 0-1: they are "
-                    "scaled by 1/255); its predictions will be off. Give X on "
-                    "the scale of fit (uint8, or floats divided by 255).",
-                    UserWarning, stacklevel=5)
+            check_pixel_scale(scale, getattr(self, "pixel_scale_", scale),
+                              type(self).__name__)
             fitted = (self._data_attribute("n_channels_"), *self.image_size_)
             if (c, h, w) != fitted:
                 raise ValueError(

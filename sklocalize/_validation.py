@@ -5,11 +5,13 @@ Every check raises a ``ValueError`` or ``TypeError`` that names the parameter,
 the form it expects and what it got; none writes to what it is given.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse
 import torch
+from skorch.callbacks import Callback
 
 MIN_IMAGE_SIZE = 16
 """The smallest image side, in pixels, the networks take (two stride-2 stages
@@ -268,3 +270,28 @@ def pixel_scale(X):
         return "0-1"
     low, high = torch.aminmax(X)  # no copy of X
     return "0-1" if max(float(high), -float(low)) <= 10 else "0-255"
+
+
+def check_pixel_scale(scale, fitted_scale, owner):
+    """Warn when images at prediction are on another :func:`pixel_scale` than
+    at fit: a silent source of wrong answers otherwise."""
+    if scale != fitted_scale:
+        warnings.warn(
+            f"X holds pixel values on a {scale} scale, but this {owner} was "
+            f"fitted on images on a {fitted_scale} scale (uint8 images count as "
+            "0-1: they are scaled by 1/255); its predictions will be off. Give X "
+            "on the scale of fit (uint8, or floats divided by 255).",
+            UserWarning, stacklevel=6)
+
+
+def check_callback_entries(callbacks):
+    """Raise a TypeError for a ``callbacks`` entry that is not a skorch
+    callback (instance or class) or a ``(name, callback)`` pair."""
+    for entry in callbacks if isinstance(callbacks, list) else []:
+        callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
+        if not (isinstance(callback, Callback) or (
+                isinstance(callback, type) and issubclass(callback, Callback))):
+            raise TypeError(
+                "callbacks must be a list of skorch callbacks or (name, callback) "
+                f"pairs; got {entry!r}."
+            )
