@@ -75,6 +75,14 @@ def check_landmark_names(landmark_names, n_landmarks, where="y"):
     where : str, default="y"
         What holds the points, for the error message.
     """
+    if landmark_names is not None and len(set(landmark_names)) != len(
+            landmark_names):
+        repeated = sorted({n for n in landmark_names
+                           if list(landmark_names).count(n) > 1})
+        raise ValueError(
+            f"landmark_names must be different names; got {repeated} more than "
+            "once."
+        )
     if landmark_names is not None and len(landmark_names) != n_landmarks:
         raise ValueError(
             f"landmark_names must name the {n_landmarks} landmarks of {where}; got "

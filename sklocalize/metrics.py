@@ -90,6 +90,15 @@ def _check_lengths(y_true, y_pred):
         )
 
 
+def _check_threshold(threshold, name="threshold"):
+    """A positive, finite error threshold (a NaN or negative one would make
+    every point wrong, or right, without a word)."""
+    number = isinstance(threshold, (int, float, np.number)) and not isinstance(
+        threshold, bool)
+    if not (number and np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"{name} must be a positive number; got {threshold!r}.")
+
+
 def _mean_or_nan(values, what):
     if len(values) == 0:
         warnings.warn(
@@ -434,6 +443,7 @@ def landmark_pck(y_true, y_pred, *, threshold=0.1, normalize="bbox"):
     pck : float
         In [0, 1] (higher is better).
     """
+    _check_threshold(threshold)
     y_true, present, err = _point_errors(y_true, y_pred)
     norm = _normaliser(y_true[present], normalize)
     ok = norm > 0
@@ -455,6 +465,7 @@ def failure_rate(y_true, y_pred, *, threshold=0.1, normalize="bbox"):
     -------
     rate : float
     """
+    _check_threshold(threshold)
     return _mean_or_nan(
         per_image_nme(y_true, y_pred, normalize=normalize) > threshold,
         "failure_rate",
@@ -481,8 +492,11 @@ def ced_curve(y_true, y_pred, *, max_error=0.1, n_points=101, normalize="bbox"):
         Area under the curve divided by ``max_error`` (in [0, 1], higher is
         better).
     """
-    if not max_error > 0:
-        raise ValueError(f"max_error must be positive; got {max_error!r}.")
+    _check_threshold(max_error, "max_error")
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) \
+            or n_points < 2:
+        raise ValueError(f"n_points must be an integer of at least 2; got "
+                         f"{n_points!r}.")
     nme = per_image_nme(y_true, y_pred, normalize=normalize)
     errors = np.linspace(0, max_error, n_points)
     if len(nme) == 0:

@@ -199,7 +199,7 @@ def test_ced_curve():
     np.testing.assert_allclose(errors, [0, .05, .1, .15, .2])
     np.testing.assert_allclose(fraction, [.5, .5, .5, 1, 1])
     assert auc == pytest.approx(np.trapezoid(fraction, errors) / .2)
-    with pytest.raises(ValueError, match="max_error must be positive"):
+    with pytest.raises(ValueError, match="max_error must be a positive number"):
         ced_curve(LM_TRUE, LM_PRED, max_error=0)
 
 
@@ -262,3 +262,25 @@ def test_predicted_empty_box_scores_zero_not_an_error():
         iou_score(y_true, np.array([[1, .5, .5, -0.1, .4, 1.0]]))
     with pytest.raises(ValueError, match="y_true has a non-positive box height"):
         iou_score(y_pred, y_true)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), -0.1, 0, "0.1", True])
+def test_error_thresholds_must_be_positive_numbers(threshold):
+    from sklocalize.metrics import ced_curve, failure_rate, landmark_pck
+
+    y = np.array([[1, .2, .3, .7, .3, .5, .7]])
+    with pytest.raises(ValueError, match="threshold must be a positive number"):
+        landmark_pck(y, y, threshold=threshold)
+    with pytest.raises(ValueError, match="threshold must be a positive number"):
+        failure_rate(y, y, threshold=threshold)
+    with pytest.raises(ValueError, match="max_error must be a positive number"):
+        ced_curve(y, y, max_error=threshold)
+
+
+@pytest.mark.parametrize("n_points", [-1, 0, 1, 2.5])
+def test_ced_curve_needs_two_points(n_points):
+    from sklocalize.metrics import ced_curve
+
+    y = np.array([[1, .2, .3, .7, .3, .5, .7]])
+    with pytest.raises(ValueError, match="n_points must be an integer of at least 2"):
+        ced_curve(y, y, n_points=n_points)

@@ -161,3 +161,11 @@ def test_a_pixel_scale_unlike_fits_warns(tmp_path):
         est.predict(X)  # floats on 0-1, as uint8 is read
     loaded = sklocalize.load(est.save(tmp_path / "m.skl"))
     assert loaded.pixel_scale_ == "0-1"
+
+
+def test_landmark_names_must_differ():
+    X, y = tiny_landmarks()
+    names = ["eye", "eye", "nose", "a", "b", "c"]
+    with pytest.raises(ValueError, match=r"landmark_names must be different "
+                                         r"names; got \['eye'\] more than once"):
+        tiny_estimator(LandmarkEstimator, landmark_names=names).fit(X, y)
