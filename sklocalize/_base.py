@@ -49,6 +49,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import persistence
 from ._params import accepted, build_criterion, init_params, seeded
 from ._validation import (
+    callback_entries,
     check_callback_entries,
     check_device,
     check_images,
@@ -233,9 +234,8 @@ class ImageEstimator(NeuralNet):
     def _user_schedules_lr(self):
         """Whether the user's callbacks hold a learning-rate scheduler (skorch's
         ``LRScheduler``), which then replaces the built-in cosine schedule."""
-        user = self.callbacks if isinstance(self.callbacks, list) else []
-        return any(isinstance(c[1] if isinstance(c, tuple) else c, LRScheduler)
-                   for c in user)
+        return any(isinstance(callback, LRScheduler)
+                   for _, callback in callback_entries(self.callbacks))
 
     def _record_terms(self, prefix):
         terms = getattr(self.criterion_, "terms_", None)

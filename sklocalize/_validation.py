@@ -292,11 +292,19 @@ def check_pixel_scale(scale, fitted_scale, owner):
             UserWarning, stacklevel=6)
 
 
+def callback_entries(callbacks):
+    """``(entry, callback)`` for each entry of a ``callbacks`` parameter: the
+    entry as given and the callback it holds (the second item of a
+    ``(name, callback)`` pair)."""
+    entries = callbacks if isinstance(callbacks, list) else []
+    return [(e, e[1] if isinstance(e, tuple) and len(e) == 2 else e)
+            for e in entries]
+
+
 def check_callback_entries(callbacks):
     """Raise a TypeError for a ``callbacks`` entry that is not a skorch
     callback (instance or class) or a ``(name, callback)`` pair."""
-    for entry in callbacks if isinstance(callbacks, list) else []:
-        callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
+    for entry, callback in callback_entries(callbacks):
         if not (isinstance(callback, Callback) or (
                 isinstance(callback, type) and issubclass(callback, Callback))):
             raise TypeError(

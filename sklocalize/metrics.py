@@ -56,7 +56,8 @@ __all__ = [
 ]
 
 
-# masked_loss's parameters besides ``loss``: the criterion's others
+# masked_loss's parameters besides ``loss``: the criterion's, but for the edge
+# term's, which need the network's edge logits that a prediction has not
 _LOSS_PARAMS = ("box_loss", "presence_weight", "box_weight", "class_weight", "beta")
 
 # --------------------------------------------------------------------------

@@ -94,10 +94,9 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     if flip:
         task.check_flip("tta_flip")
     h, w = image_size
-    moves = _MOVES * (shift / torch.tensor([w, h], dtype=torch.float32))
     no_move = torch.zeros(1, 2)
-    if not shift:
-        moves = no_move
+    moves = (_MOVES * (shift / torch.tensor([w, h], dtype=torch.float32))
+             if shift else no_move)
     if not reframe:
         if not shift:
             return _flipped(forward, X, task, flip)
