@@ -21,8 +21,10 @@ Its loss parameters are listed in ``_loss_params``: they have the
 criterion's names and defaults (``_params.loss_defaults``).
 """
 
+import contextlib
 import inspect
 import numbers
+import warnings
 from numbers import Integral, Real
 
 import skorch.dataset
@@ -35,8 +37,10 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
 from skorch.callbacks import (
+    Callback,
     EpochTimer,
     LRScheduler,
     PassthroughScoring,
@@ -44,16 +48,25 @@ from skorch.callbacks import (
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Dataset
 
 from . import persistence
-from ._params import accepted, build_criterion, init_params, seeded
+from ._params import (
+    accepted,
+    build_criterion,
+    fit_generator,
+    init_params,
+    seeded_global,
+)
 from ._validation import (
     callback_entries,
     check_callback_entries,
     check_device,
     check_images,
     check_pixel_scale,
+    check_sample_weight,
+    check_torch_load_kwargs,
     pixel_scale,
 )
 from .augment import Augmenter
@@ -71,6 +84,29 @@ def loss_constraints(loss_params):
             **{name: weight for name in loss_params if name.endswith("_weight")}}
 
 
+@contextlib.contextmanager
+def _naming_parameters(prefix, routed):
+    """Re-raise a TypeError or ValueError from building a component (the
+    module, the optimizer) with the ``prefix__*`` parameters that were set."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        given = ", ".join(f"{prefix}__{k}={v!r}" for k, v in routed.items())
+        raise type(exc)(
+            f"The {prefix} could not be built from its parameters (set on the "
+            f"estimator as {prefix}__<name>; given: {given or 'none'}): {exc}"
+        ) from exc
+
+
+def _raised_by_callback(exc):
+    """Whether ``exc`` was raised by a skorch callback's own code (how
+    ``EarlyStopping`` ends training), rather than by a signal."""
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
+
+
 def _describe(outputs):
     if isinstance(outputs, tuple):
         return f"a tuple of {len(outputs)}"
@@ -82,9 +118,12 @@ class ImageEstimator(NeuralNet):
     module's docstring for what a subclass supplies)."""
 
     _loss_params = ()
+    # the torch generator of the fit under way (_params.fit_generator); None
+    # outside fit, where torch's global generator is used
+    _rng = None
     # what fit learns from the data, besides the weights (save keeps these)
     _learned_attributes = ("n_channels_", "image_size_", "n_features_in_",
-                           "pixel_scale_")
+                           "pixel_scale_", "feature_names_in_")
 
     _parameter_constraints = {
         "module": [callable],
@@ -142,6 +181,7 @@ class ImageEstimator(NeuralNet):
         )
         check_device(self.device)
         check_callback_entries(self.callbacks)
+        check_torch_load_kwargs(self.torch_load_kwargs)
 
     def get_params(self, deep=True, **kwargs):
         """Get parameters, the ``callbacks__<name>__<param>`` set included.
@@ -198,6 +238,7 @@ class ImageEstimator(NeuralNet):
     @property
     def _default_callbacks(self):
         callbacks = [
+            ("precise_bn", PreciseBatchNorm()),
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
@@ -209,7 +250,6 @@ class ImageEstimator(NeuralNet):
                     name=name, on_train=prefix == "train")))
         if not self._user_schedules_lr():
             callbacks.append(("lr_schedule", CosineLR()))
-        callbacks.append(("precise_bn", PreciseBatchNorm()))
         callbacks.append(("print_log", PrintLog()))
         if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -217,18 +257,18 @@ class ImageEstimator(NeuralNet):
 
     def initialize_callbacks(self):
         """skorch's, with :class:`~sklocalize.callbacks.PreciseBatchNorm`
-        moved last: after a callback that restores other weights at the end
-        of training (``EarlyStopping(load_best=True)``), so that the
-        statistics are those of the weights kept.
+        moved first: the callbacks after it (a ``Checkpoint`` saving the
+        weights of an epoch, ``EarlyStopping(load_best=True)`` keeping them,
+        ``EpochScoring``) see the statistics it recomputed.
 
         Returns
         -------
         self : object
         """
         super().initialize_callbacks()
-        last = [(n, c) for n, c in self.callbacks_ if isinstance(c, PreciseBatchNorm)]
-        self.callbacks_ = [(n, c) for n, c in self.callbacks_
-                           if not isinstance(c, PreciseBatchNorm)] + last
+        first = [(n, c) for n, c in self.callbacks_ if isinstance(c, PreciseBatchNorm)]
+        self.callbacks_ = first + [(n, c) for n, c in self.callbacks_
+                                   if not isinstance(c, PreciseBatchNorm)]
         return self
 
     def _user_schedules_lr(self):
@@ -259,6 +299,54 @@ class ImageEstimator(NeuralNet):
             if isinstance(module, torch.nn.Module) and any(
                     m.training != training for m in module.modules()):
                 module.train(training)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion's loss of a batch; a batch's target may be the pair
+        ``(y, sample_weight)`` (see :class:`~sklocalize.dataset.ImageDataset`),
+        whose weights go to the criterion.
+
+        Parameters
+        ----------
+        y_pred : tuple of torch.Tensor
+            The module's outputs.
+        y_true : torch.Tensor or tuple of two torch.Tensor
+        X : torch.Tensor, default=None
+        training : bool, default=False
+
+        Returns
+        -------
+        loss : torch.Tensor (scalar)
+        """
+        if not isinstance(y_true, (tuple, list)):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        y_true, weight = (to_tensor(part, device=self.device) for part in y_true)
+        return self.criterion_(y_pred, y_true, sample_weight=weight)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's, warning when a ``KeyboardInterrupt`` (Ctrl-C) stops it.
+
+        skorch ends ``fit`` normally after an interrupt, with the weights of
+        that moment; this warns that training stopped early, in epoch ``n``
+        of ``N``. (A callback that stops training on purpose, as
+        ``EarlyStopping`` does with the same exception, is not warned about.)
+
+        Returns
+        -------
+        self : object
+        """
+        before = len(self.history)
+        try:
+            return super().fit_loop(X, y, epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            if not _raised_by_callback(exc):
+                total = self.max_epochs if epochs is None else epochs
+                warnings.warn(
+                    f"Training was interrupted (KeyboardInterrupt) in epoch "
+                    f"{len(self.history) - before} of {total}; the "
+                    f"{type(self).__name__} keeps the weights of that moment.",
+                    UserWarning, stacklevel=2,
+                )
+            raise
 
     def train_step_single(self, batch, **fit_params):
         step = super().train_step_single(batch, **fit_params)
@@ -317,17 +405,23 @@ class ImageEstimator(NeuralNet):
                         "from the data at fit, so leave it out."
                     )
             kwargs = {**kwargs, **sizes}
-        try:
+        with _naming_parameters("module", self.get_params_for("module")):
             module = self.initialized_instance(self.module, kwargs)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"The module could not be built from its parameters (set on the "
-                f"estimator as module__<name>): {exc}"
-            ) from exc
         # channels_last: faster for convolutions on CPUs (docs/benchmarks.rst,
         # bench-channels-last)
         self.module_ = module.to(memory_format=torch.channels_last)
         return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's, an error from the optimizer's constructor naming the
+        ``optimizer__*`` parameters given.
+
+        Returns
+        -------
+        self : object
+        """
+        with _naming_parameters("optimizer", self.get_params_for("optimizer")):
+            return super().initialize_optimizer(*args, **kwargs)
 
     def initialize_criterion(self):
         """Build the criterion with the estimator's loss parameters.
@@ -354,6 +448,7 @@ class ImageEstimator(NeuralNet):
     def _check_X(self, X, *, reset):
         """``X`` as a checked (n, C, H, W) tensor; its shape learned at fit
         (``reset``) or compared with what fit saw."""
+        _check_feature_names(self, X, reset=reset)  # a DataFrame's, as sklearn
         Xt = check_images(X, image_shape=self.image_shape,
                           min_samples=2 if reset else 1, owner=type(self).__name__)
         c, h, w = Xt.shape[1:]
@@ -376,7 +471,7 @@ class ImageEstimator(NeuralNet):
                 )
         return Xt
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Initialize the module (unless ``warm_start``) and train it.
 
         Parameters
@@ -387,6 +482,11 @@ class ImageEstimator(NeuralNet):
             ``(n_samples, n_features)`` with ``image_shape``.
         y : array-like or DataFrame
             The target in the seed layout, or its tidy DataFrame.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-image weights: each term of the loss is a weighted mean over
+            the images it counts (a weight of 2 counts an image as two
+            copies would). None weighs all alike. Reachable through
+            scikit-learn's metadata routing (``set_fit_request``).
         **fit_params : dict
             Passed to the module's ``forward``.
 
@@ -395,10 +495,11 @@ class ImageEstimator(NeuralNet):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, reset=not self.warm_start or not self.initialized_,
+        return self._fit(X, y, sample_weight,
+                         reset=not self.warm_start or not self.initialized_,
                          **fit_params)
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initializing.
 
         Parameters
@@ -407,15 +508,18 @@ class ImageEstimator(NeuralNet):
         y : array-like or DataFrame
         classes : None
             Ignored; the classes are learned at the first fit.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-image weights of the loss (see :meth:`fit`).
         **fit_params : dict
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, reset=not self.initialized_, **fit_params)
+        return self._fit(X, y, sample_weight, reset=not self.initialized_,
+                         **fit_params)
 
-    def _fit(self, X, y, reset, **fit_params):
+    def _fit(self, X, y, sample_weight, reset, **fit_params):
         self._check_params()
         augmenter = self._augmenter()
         if augmenter is not None:
@@ -435,13 +539,43 @@ class ImageEstimator(NeuralNet):
                 f"images and {len(yt)} target rows."
             )
         yt = torch.as_tensor(yt, dtype=torch.float32)
+        weight = None
+        if sample_weight is not None:
+            weight = torch.as_tensor(check_sample_weight(sample_weight, len(Xt)),
+                                     dtype=torch.float32)
         done = 0 if reset or self.history_ is None else len(self.history_)
-        with seeded(self.random_state, self.device, done):
+        # the fit's randomness (see _params.fit_generator), for the length of it
+        self._rng = fit_generator(self.random_state, done)
+        try:
             if reset:
-                self.initialize()
+                with seeded_global(self._rng, self.device):
+                    self.initialize()
             check_callbacks(self)
-            NeuralNet.partial_fit(self, Xt, yt, **fit_params)
+            NeuralNet.partial_fit(self, self._training_data(Xt, yt, weight), None,
+                                  **fit_params)
+        finally:
+            del self._rng
         return self
+
+    def _training_data(self, X, y, sample_weight):
+        """The dataset a fit trains on, of the estimator's ``dataset`` class;
+        it must take ``sample_weight`` when weights are given."""
+        if sample_weight is None:
+            return self.get_dataset(X, y)
+        if "sample_weight" not in inspect.signature(
+                self.criterion_.forward).parameters:
+            raise TypeError(
+                f"sample_weight needs a criterion whose forward takes "
+                f"sample_weight; {type(self.criterion_).__name__}.forward does "
+                "not."
+            )
+        kwargs = self.get_params_for("dataset")
+        if "sample_weight" not in init_params(self.dataset):
+            raise TypeError(
+                f"sample_weight needs a dataset class that takes sample_weight "
+                f"(ImageDataset does); dataset={self.dataset!r} does not."
+            )
+        return self.dataset(X, y, sample_weight=sample_weight, **kwargs)
 
     def _augmenter(self):
         """The training-time augmenter, or None."""
@@ -459,7 +593,7 @@ class ImageEstimator(NeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, Real) and not isinstance(self.train_split,
                                                                  bool):
-            seed = int(torch.randint(2**31 - 1, ()).item())
+            seed = int(torch.randint(2**31 - 1, (), generator=self._rng).item())
             split = ValidSplit(float(self.train_split), random_state=seed)
             train, valid = split(self.get_dataset(X, y), y, **fit_params)
         else:
@@ -473,7 +607,7 @@ class ImageEstimator(NeuralNet):
                                      valid.y, reset=False), dtype=torch.float32))
         augmenter = self._augmenter()
         if augmenter is not None and is_batched_dataset(train):
-            train = AugmentedDataset(train, augmenter, self._task())
+            train = AugmentedDataset(train, augmenter, self._task(), self._rng)
         return train, valid
 
     def get_iterator(self, dataset, training=False):
@@ -485,6 +619,10 @@ class ImageEstimator(NeuralNet):
             batch_size = len(dataset)
         if is_batched_dataset(dataset):
             kwargs.setdefault("collate_fn", collate_batch)
+        # shuffles (and the seeds of worker processes) from the fit's
+        # generator, not torch's global one; prediction's draws nothing
+        if "generator" not in kwargs and accepted(iterator, {"generator": None}):
+            kwargs["generator"] = self._rng if training else torch.Generator()
         if training:
             kwargs.setdefault("shuffle", True)
             # a last batch of one image breaks batch norm on tiny feature maps
@@ -533,8 +671,7 @@ class ImageEstimator(NeuralNet):
         heatmaps, which training needs) are never gathered.
         """
         kept = []
-        # the DataLoader draws a seed from the global RNG: leave it as it was
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
+        with torch.no_grad():
             dataset = X if isinstance(X, Dataset) else ImageDataset(X)
             for outputs in self.forward_iter(dataset):
                 if not isinstance(outputs, tuple) or len(outputs) < n_outputs:
@@ -545,6 +682,16 @@ class ImageEstimator(NeuralNet):
                     )
                 kept.append(outputs[:n_outputs])
         return tuple(torch.cat(parts).detach().double() for parts in zip(*kept))
+
+    def load_params(self, *args, **kwargs):
+        """skorch's, with ``torch_load_kwargs`` checked first.
+
+        Returns
+        -------
+        self : object
+        """
+        check_torch_load_kwargs(self.torch_load_kwargs)
+        return super().load_params(*args, **kwargs)
 
     def save(self, path):
         """Save the fitted estimator to one file that loads without running

@@ -1,10 +1,11 @@
 """How the estimators' parameters become skorch components: the loss
 parameters' defaults, read from the criterion; a criterion built from the
-estimator's loss parameters that keeps a user's own settings; the torch seed
-drawn from ``random_state``."""
+estimator's loss parameters that keeps a user's own settings; the torch
+generator of a fit, drawn from ``random_state``."""
 
 import contextlib
 import inspect
+import threading
 from numbers import Integral
 
 import numpy as np
@@ -87,25 +88,61 @@ def build_criterion(criterion, loss_params, defaults, routed, owner):
     return cls(**{**settings, **overrides}) if overrides else criterion
 
 
-@contextlib.contextmanager
-def seeded(random_state, device, epochs_done=0):
-    """Seed torch from ``random_state`` without touching the global RNG.
+# the global torch generator is shared by every thread: a fit holds this lock
+# while it seeds it and builds its network, so that two fits in two threads
+# (GridSearchCV with joblib's threading backend) each build theirs from their
+# own seed
+_GLOBAL_RNG_LOCK = threading.Lock()
 
-    An int is combined with ``epochs_done``, so that a continued fit
-    (``partial_fit``, ``warm_start``) does not replay the first epochs'
-    shuffles. None leaves torch's RNG as it is.
+
+def fit_generator(random_state, epochs_done=0):
+    """The torch generator one fit draws its randomness from.
+
+    The fit's shuffles, validation split, augmentation and the seed of its
+    network's initialization all come from this generator, local to the fit,
+    so that fits in several threads, and the caller's own use of torch's
+    global generator, are independent of each other.
+
+    Parameters
+    ----------
+    random_state : None, int or numpy RandomState
+        An int is combined with ``epochs_done``, so that a continued fit
+        (``partial_fit``, ``warm_start``) does not replay the first epochs'
+        shuffles. None draws the seed from torch's global generator, so that
+        ``torch.manual_seed`` governs an unseeded estimator, as it does a
+        skorch net.
+    epochs_done : int, default=0
+
+    Returns
+    -------
+    generator : torch.Generator
+        On the CPU.
     """
     if random_state is None:
-        yield None
-        return
-    if isinstance(random_state, Integral):
+        seed = int(torch.randint(2**62, ()).item())
+    elif isinstance(random_state, Integral):
         seq = np.random.SeedSequence([int(random_state), epochs_done])
-        seed = int(seq.generate_state(1)[0])
+        seed = int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(2))
     else:
         seed = int(check_random_state(random_state).randint(2**31 - 1))
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+@contextlib.contextmanager
+def seeded_global(generator, device):
+    """Seed torch's global generator from ``generator`` for the block, and
+    restore it after; for the code that can only draw from the global one
+    (building a network's layers).
+
+    The block holds a lock, so that no other fit of this package seeds the
+    global generator meanwhile.
+    """
+    seed = int(torch.randint(2**62, (), generator=generator).item())
     devices = []
     if torch.cuda.is_available() and str(device).startswith("cuda"):
         devices = [torch.device(device).index or 0]
-    with torch.random.fork_rng(devices=devices):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        yield seed
+        yield

@@ -1,5 +1,5 @@
 """Input validation shared across the package: images, image sizes, devices,
-landmark names.
+landmark names, sample weights.
 
 Every check raises a ``ValueError`` or ``TypeError`` that names the parameter,
 the form it expects and what it got; none writes to what it is given.
@@ -311,3 +311,76 @@ def check_callback_entries(callbacks):
                 "callbacks must be a list of skorch callbacks or (name, callback) "
                 f"pairs; got {entry!r}."
             )
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Per-image weights as a float64 array, checked.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+        Finite, non-negative numbers, not all 0.
+    n_samples : int
+        The number of images (rows of ``y``) they weigh.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,)
+        A new array (the caller's is not modified).
+    """
+    if isinstance(sample_weight, torch.Tensor):
+        sample_weight = sample_weight.detach().cpu().numpy()
+    arr = np.asarray(sample_weight)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"sample_weight must be an array of numbers, one per image; got "
+            f"dtype {arr.dtype}."
+        )
+    if arr.ndim != 1 or len(arr) != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per "
+            f"image; got shape {arr.shape}."
+        )
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        bad = arr[~np.isfinite(arr) | (arr < 0)][:3]
+        raise ValueError(
+            f"sample_weight must be finite and non-negative; got {bad.tolist()}."
+        )
+    if n_samples and not arr.sum() > 0:
+        raise ValueError("sample_weight must not be all 0 (nothing would count).")
+    return arr
+
+
+# the keywords of torch.load the estimators may pass on (map_location is
+# skorch's own; "encoding" is the pickle argument torch documents)
+_TORCH_LOAD_KWARGS = ("pickle_module", "weights_only", "mmap", "encoding")
+
+
+def check_torch_load_kwargs(torch_load_kwargs):
+    """Raise a clear error unless ``torch_load_kwargs`` is None or a dict of
+    ``torch.load``'s keyword arguments.
+
+    Parameters
+    ----------
+    torch_load_kwargs : dict or None
+    """
+    if torch_load_kwargs is None:
+        return
+    if not isinstance(torch_load_kwargs, dict):
+        raise TypeError(
+            "torch_load_kwargs must be a dict of torch.load's keyword arguments "
+            f"or None; got {type(torch_load_kwargs).__name__}."
+        )
+    unknown = sorted(map(str, set(torch_load_kwargs) - set(_TORCH_LOAD_KWARGS)))
+    if unknown:
+        raise ValueError(
+            f"torch_load_kwargs has {unknown}, which torch.load does not take "
+            f"here; the keys it may hold are {list(_TORCH_LOAD_KWARGS)}."
+        )
+    weights_only = torch_load_kwargs.get("weights_only", True)
+    if not isinstance(weights_only, bool):
+        raise TypeError(
+            f"torch_load_kwargs['weights_only'] must be True or False; got "
+            f"{weights_only!r}."
+        )

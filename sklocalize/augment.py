@@ -6,6 +6,8 @@ rotation, brightness and contrast) and asks the estimator's task
 its deterministic building block. The geometry is :mod:`sklocalize.geometry`'s.
 """
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -125,7 +127,7 @@ class Augmenter:
                              f"{self.rotation!r}.")
         return self
 
-    def __call__(self, X, y, task):
+    def __call__(self, X, y, task, generator=None):
         """Transform a batch.
 
         Parameters
@@ -134,41 +136,46 @@ class Augmenter:
         y : torch.Tensor of shape (n, n_outputs)
         task : LocalizationTask or LandmarkTask
             How the targets move (:mod:`sklocalize.tasks`).
+        generator : torch.Generator, default=None
+            Where the random draws come from (the estimator passes its fit's
+            own); None draws from torch's global generator.
 
         Returns
         -------
         X, y : new tensors (the inputs are not modified)
         """
         n = len(X)
+        rand = partial(torch.rand, generator=generator)
         if self.flip > 0:
-            mask = torch.rand(n) < self.flip
+            mask = rand(n) < self.flip
             X = torch.where(mask[:, None, None, None], X.flip(-1), X)
             y = task.flip(y, mask)
         lo, hi = self.scale
         if (lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0:
-            X, y = self._affine(X, y, task)
+            X, y = self._affine(X, y, task, generator)
         if self.brightness > 0 or self.contrast > 0:
             mean = X.mean(dim=(1, 2, 3), keepdim=True)
             std = X.std(dim=(1, 2, 3), keepdim=True)
-            c = 1 + (torch.rand(n, 1, 1, 1) * 2 - 1) * self.contrast
-            b = (torch.rand(n, 1, 1, 1) * 2 - 1) * self.brightness
+            c = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.contrast
+            b = (rand(n, 1, 1, 1) * 2 - 1) * self.brightness
             X = (X - mean) * c + mean + b * std
         return X, y
 
-    def _affine(self, X, y, task):
+    def _affine(self, X, y, task, generator):
         n = len(X)
+        rand = partial(torch.rand, generator=generator)
         lo, hi = self.scale
-        log_s = torch.rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
+        log_s = rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
         s = torch.exp(log_s)
         limit = torch.full((n, 1), float(self.shift))
         if self.reframe_prob < 1:  # the rest keep zoom 1 and no shift
-            reframed = torch.rand(n) < self.reframe_prob
+            reframed = rand(n) < self.reframe_prob
             s = torch.where(reframed, s, torch.ones_like(s))
             limit = limit * reframed[:, None]
-        t = (torch.rand(n, 2) * 2 - 1) * limit
+        t = (rand(n, 2) * 2 - 1) * limit
         angle = None
         if self.rotation > 0:
-            angle = (torch.rand(n) * 2 - 1) * np.deg2rad(self.rotation)
+            angle = (rand(n) * 2 - 1) * np.deg2rad(self.rotation)
         matrix = affine_matrix(s, angle, X.shape[-2:])
         if self.keep_inside:
             ext = task.extent(y)
@@ -181,7 +188,7 @@ class Augmenter:
             lo_t = torch.maximum(low, -limit)
             hi_t = torch.minimum(high, limit)
             ok = fits & (lo_t <= hi_t)
-            drawn = lo_t + torch.rand(n, 2) * (hi_t - lo_t)
+            drawn = lo_t + rand(n, 2) * (hi_t - lo_t)
             # fits but not within +-shift: the allowed shift nearest to none
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))

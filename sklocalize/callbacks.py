@@ -3,10 +3,10 @@
 import math
 
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 from torch import nn
 
-from .dataset import ImageDataset
+from .dataset import AugmentedDataset, ImageDataset, is_batched_dataset
 
 __all__ = ["CosineLR", "PreciseBatchNorm"]
 
@@ -72,6 +72,15 @@ class CosineLR(Callback):
         self.step_ += 1
 
 
+def _keeps_epoch_weights(net):
+    """Whether one of ``net``'s callbacks keeps the weights of an epoch to
+    save or restore later: skorch's ``Checkpoint`` (and its subclasses), or
+    ``EarlyStopping(load_best=True)``."""
+    return any(isinstance(callback, Checkpoint)
+               or (isinstance(callback, EarlyStopping) and callback.load_best)
+               for _, callback in net.callbacks_)
+
+
 class PreciseBatchNorm(Callback):
     """Recompute batch-norm statistics with the final weights after training.
 
@@ -83,34 +92,69 @@ class PreciseBatchNorm(Callback):
     network, without gradients and without augmentation, and sets the
     statistics to their exact average under the final weights ("precise BN",
     Wu & Johnson, 2021). The estimators add it by default, because short
-    trainings scored much better with it (see :ref:`bench-precise-bn`).
+    trainings scored much better with it (see :ref:`bench-precise-bn`), and
+    put it first among the callbacks, so that the callbacks after it see the
+    recomputed statistics.
 
     Parameters
     ----------
     max_samples : int, default=512
         At most this many training images (drawn at random) are used: one
-        forward pass over them, without gradients, a one-time cost per fit.
-        512, because statistics recomputed from fewer images scored worse on
-        held-out data and from more no better (see :ref:`bench-precise-bn`).
+        forward pass over them, without gradients. 512, because statistics
+        recomputed from fewer images scored worse on held-out data and from
+        more no better (see :ref:`bench-precise-bn`).
+    every_epoch : bool or "auto", default="auto"
+        Also recompute them at the end of every epoch, so that weights kept
+        from an epoch (by ``Checkpoint`` or ``EarlyStopping(load_best=True)``)
+        carry statistics that match them. ``"auto"`` does so when the net
+        holds such a callback; otherwise the one pass at the end of training
+        is enough, and the others would cost a forward pass each.
 
     References
     ----------
     .. [1] Y. Wu and J. Johnson, "Rethinking 'Batch' in BatchNorm", 2021.
     """
 
-    def __init__(self, max_samples=512):
+    def __init__(self, max_samples=512, every_epoch="auto"):
         self.max_samples = max_samples
+        self.every_epoch = every_epoch
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        every = self.every_epoch
+        if every == "auto":
+            every = _keeps_epoch_weights(net)
+        if every and dataset_train is not None:
+            self.recompute(net, dataset_train)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if X is not None:
+            self.recompute(net, X)
+
+    def recompute(self, net, data):
+        """Set the statistics of ``net``'s batch norms from ``data``.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            Its module's batch norms that track running statistics are reset
+            and set to the average over up to ``max_samples`` images.
+        data : torch.Tensor, ImageDataset or Subset of one
+            The images (an ``AugmentedDataset`` is read without its
+            augmentation).
+        """
         module = net.module_
         norms = [m for m in module.modules()
                  if isinstance(m, nn.modules.batchnorm._BatchNorm)
                  and m.track_running_stats]
-        if not norms or not isinstance(X, torch.Tensor) or len(X) == 0:
+        while isinstance(data, AugmentedDataset):
+            data = data.dataset
+        if isinstance(data, torch.Tensor):
+            data = ImageDataset(data)
+        if not norms or not is_batched_dataset(data) or len(data) == 0:
             return
-        dataset = ImageDataset(X)
-        index = torch.randperm(len(X))[: self.max_samples]
-        batch = len(X) if net.batch_size == -1 else net.batch_size
+        generator = getattr(net, "_rng", None)  # the fit's (ImageEstimator)
+        index = torch.randperm(len(data), generator=generator)[: self.max_samples]
+        batch = len(data) if net.batch_size == -1 else net.batch_size
         momenta = [m.momentum for m in norms]
         training = module.training
         module.eval()
@@ -124,7 +168,7 @@ class PreciseBatchNorm(Callback):
                     chunk = index[start:start + batch]
                     if len(chunk) < 2:
                         continue
-                    xb, _ = dataset.__getitems__(chunk.tolist())
+                    xb, _ = data.__getitems__(chunk.tolist())
                     net.infer(xb)
         finally:
             for m, momentum in zip(norms, momenta):

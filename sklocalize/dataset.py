@@ -8,16 +8,19 @@ torch ``Dataset`` classes the estimators train and predict with;
 with the caller's array where possible, never written to) and serves whole
 batches through ``__getitems__``: one indexing operation and one conversion to
 float per batch instead of per-sample indexing and collation (see skorch issue
-#1100). The DataLoader is given :func:`collate_batch`, which passes the batch
-through unchanged. :class:`AugmentedDataset` sends each training batch through
+#1100); with per-image weights a batch's target is the pair ``(y, weight)``.
+The DataLoader is given :func:`collate_batch`, which passes the batch through
+unchanged. :class:`AugmentedDataset` sends each training batch through
 an :class:`~sklocalize.augment.Augmenter`.
 """
+
+import inspect
 
 import numpy as np
 import skorch.dataset
 import torch
 from skorch.utils import data_from_dataset
-from torch.utils.data import Subset
+from torch.utils.data import Subset, get_worker_info
 
 __all__ = [
     "AugmentedDataset",
@@ -46,7 +49,8 @@ def float_images(X):
 
 
 class ImageDataset(skorch.dataset.Dataset):
-    """Images and (optionally) targets, served a batch at a time.
+    """Images and (optionally) targets and per-image weights, served a batch
+    at a time.
 
     A batch of consecutive rows (prediction's, in order) is a view of ``X``,
     not a copy; any other batch is gathered in one indexing operation. A
@@ -59,10 +63,14 @@ class ImageDataset(skorch.dataset.Dataset):
         uint8 (scaled to 0-1 per batch) or float32 images.
     y : torch.Tensor of shape (n_samples, n_outputs) or None
         float32 targets.
+    sample_weight : torch.Tensor of shape (n_samples,) or None
+        Per-image weights of the loss; with them, a batch's target is the
+        pair ``(y, sample_weight)`` (see ``ImageEstimator.get_loss``).
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, sample_weight=None):
         super().__init__(X, y, length=len(X))
+        self.sample_weight = sample_weight
 
     def __len__(self):
         return len(self.X)
@@ -70,11 +78,14 @@ class ImageDataset(skorch.dataset.Dataset):
     def _targets(self, index, n):
         if self.y is None:
             return torch.zeros(n, dtype=torch.float32)  # skorch's placeholder
-        return self.y[index]
+        if self.sample_weight is None:
+            return self.y[index]
+        return self.y[index], self.sample_weight[index]
 
     def __getitem__(self, i):
-        y = torch.zeros((), dtype=torch.float32) if self.y is None else self.y[i]
-        return float_images(self.X[i]), y
+        if self.y is None:
+            return float_images(self.X[i]), torch.zeros((), dtype=torch.float32)
+        return float_images(self.X[i]), self._targets(i, 1)
 
     def __getitems__(self, indices):
         index = np.asarray(indices, dtype=np.int64)
@@ -128,16 +139,23 @@ class AugmentedDataset(skorch.dataset.Dataset):
     ----------
     dataset : ImageDataset or Subset of one
     augmenter : callable
-        ``augmenter(X, y, task) -> (X, y)``, e.g. an
-        :class:`~sklocalize.augment.Augmenter`.
+        ``augmenter(X, y, task, generator=None) -> (X, y)``, e.g. an
+        :class:`~sklocalize.augment.Augmenter`; one without the ``generator``
+        argument draws from torch's global generator.
     task : LocalizationTask or LandmarkTask
         How the targets move with the pixels (see :mod:`sklocalize.tasks`).
+    generator : torch.Generator, default=None
+        Where the augmenter draws its random numbers (the fit's own, so that
+        fits in several threads do not share torch's global generator). In a
+        DataLoader's worker process each worker draws from a generator seeded
+        with its own seed, which the DataLoader derives from its generator.
     """
 
-    def __init__(self, dataset, augmenter, task):
+    def __init__(self, dataset, augmenter, task, generator=None):
         self.dataset = dataset
         self.augmenter = augmenter
         self.task = task
+        self.generator = generator
 
     @property
     def X(self):
@@ -152,8 +170,26 @@ class AugmentedDataset(skorch.dataset.Dataset):
 
     def __getitem__(self, i):
         X, y = self.__getitems__([i])
+        if isinstance(y, tuple):
+            return X[0], tuple(part[0] for part in y)
         return X[0], y[0]
+
+    def _generator(self):
+        worker = get_worker_info()
+        if worker is None:
+            return self.generator
+        if getattr(self, "_worker", None) != worker.id:  # this worker's copy
+            self._worker = worker.id
+            self._worker_generator = torch.Generator().manual_seed(worker.seed)
+        return self._worker_generator
 
     def __getitems__(self, indices):
         X, y = self.dataset.__getitems__(indices)
-        return self.augmenter(X, y, self.task)
+        weight = None
+        if isinstance(y, tuple):  # (targets, sample weights)
+            y, weight = y
+        kwargs = {}
+        if "generator" in inspect.signature(self.augmenter).parameters:
+            kwargs["generator"] = self._generator()
+        X, y = self.augmenter(X, y, self.task, **kwargs)
+        return (X, y) if weight is None else (X, (y, weight))

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._params import seeded_global
+
 FORMAT = "sklocalize"
 FORMAT_VERSION = 1
 
@@ -184,7 +186,7 @@ def save(estimator, path):
         params["random_state"] = None
     params = {k: _encode(v, k) for k, v in params.items()}
     fitted = {k: _encode(getattr(estimator, k), k)
-              for k in estimator._learned_attributes}
+              for k in estimator._learned_attributes if hasattr(estimator, k)}
     from . import __version__
 
     archive = {
@@ -265,7 +267,7 @@ def load(path, *, expected=None, **params):
         setattr(estimator, key, _decode(value, key))
     # the new module's random weights are replaced at once: leave the global
     # torch RNG as it was
-    with torch.random.fork_rng(devices=[]):
+    with seeded_global(torch.Generator(), estimator.device):
         estimator.initialize()
     try:
         estimator.module_.load_state_dict(archive["state_dict"])

@@ -1,6 +1,10 @@
+import copy
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 from sklocalize import LocalizerEstimator
 from sklocalize.callbacks import CosineLR
@@ -121,13 +125,66 @@ def test_precise_batch_norm_follows_weights_restored_by_early_stopping():
     stop = EarlyStopping(patience=1, load_best=True, monitor="train_loss",
                          threshold=10.0)  # stops after epoch 2, restores epoch 1
     est = tiny(max_epochs=6, augment=None, callbacks=[("stop", stop)]).fit(X, y)
-    assert len(est.history_) == 2 and list(dict(est.callbacks_))[-1] == "precise_bn"
+    assert len(est.history_) == 2 and list(dict(est.callbacks_))[0] == "precise_bn"
     norm = next(m for m in est.module_.modules()
                 if isinstance(m, torch.nn.BatchNorm2d))
     kept = norm.running_mean.clone()
     # the statistics of the weights kept: recomputed on the same images
     PreciseBatchNorm(max_samples=48).on_train_end(est, X=torch.from_numpy(X))
     torch.testing.assert_close(kept, norm.running_mean, atol=1e-4, rtol=1e-4)
+
+
+def test_a_checkpoint_holds_the_statistics_of_its_weights(tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, y = tiny_localization(n=48)
+    checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path), f_optimizer=None,
+                            f_criterion=None, f_history=None)
+    est = tiny(max_epochs=2, augment=None, batch_size=48,
+               callbacks=[("checkpoint", checkpoint)]).fit(X, y)
+    # the last epoch's checkpoint holds the fitted weights and statistics
+    twin = copy.deepcopy(est)
+    twin.module_.load_state_dict(torch.load(tmp_path / "params.pt", weights_only=True))
+    np.testing.assert_allclose(twin.predict_proba(X), est.predict_proba(X), atol=1e-5)
+    # without the per-epoch pass it would hold training's running averages
+    stale = tiny(max_epochs=2, augment=None, batch_size=48, callbacks=[
+        ("checkpoint", Checkpoint(monitor=None, dirname=str(tmp_path / "off"),
+                                  f_optimizer=None, f_criterion=None,
+                                  f_history=None))],
+        callbacks__precise_bn__every_epoch=False).fit(X, y)
+    twin = copy.deepcopy(stale)
+    twin.module_.load_state_dict(torch.load(tmp_path / "off" / "params.pt",
+                                            weights_only=True))
+    assert np.abs(twin.predict_proba(X) - stale.predict_proba(X)).max() > 1e-3
+
+
+def _interrupt():  # as a signal would: not from a callback's own code
+    raise KeyboardInterrupt
+
+
+class _CtrlC(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == 2:
+            _interrupt()
+
+
+def test_an_interrupted_fit_warns_with_the_epoch():
+    X, y = tiny_localization(n=32)
+    with pytest.warns(UserWarning, match="interrupted .* in epoch 2 of 4"):
+        est = tiny(max_epochs=4, callbacks=[("ctrl_c", _CtrlC())]).fit(X, y)
+    assert len(est.history_) == 2
+    est.predict(X)  # fitted, with the weights of that moment
+
+
+def test_early_stopping_is_not_reported_as_an_interrupt():
+    from skorch.callbacks import EarlyStopping
+
+    X, y = tiny_localization(n=32)
+    stop = EarlyStopping(patience=1, monitor="train_loss", threshold=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = tiny(max_epochs=4, callbacks=[("stop", stop)]).fit(X, y)
+    assert len(est.history_) == 2
 
 
 @pytest.mark.parametrize("kind", ["uint8", "float64"])

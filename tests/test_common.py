@@ -38,6 +38,10 @@ EXPECTED_FAILURES = {
         "check_methods_sample_order_invariance", "check_methods_subset_invariance",
         "check_dict_unchanged", "check_fit_idempotent", "check_fit_check_is_fitted",
         "check_n_features_in", "check_fit2d_predict1d",
+        "check_sample_weights_pandas_series", "check_sample_weights_not_an_array",
+        "check_sample_weights_list", "check_sample_weights_shape",
+        "check_sample_weights_not_overwritten", "check_all_zero_sample_weights_error",
+        "check_sample_weight_equivalence_on_dense_data",
     ]},
 }
 

@@ -117,3 +117,14 @@ def test_save_needs_a_fitted_estimator_and_plain_parameters(tmp_path):
     est.set_params(image_shape=object())
     with pytest.raises(TypeError, match="save cannot store image_shape=<object"):
         est.save(tmp_path / "m.skl")
+
+
+def test_the_column_names_of_a_pixel_frame_are_kept(tmp_path):
+    X, y = tiny_localization(n=16)
+    frame = pd.DataFrame(X.reshape(len(X), -1),
+                         columns=[f"px{i}" for i in range(X[0].size)])
+    est = tiny_estimator(LocalizerEstimator, image_shape=(1, 16, 16)).fit(frame, y)
+    loaded = sklocalize.load(est.save(tmp_path / "frame.skl"))
+    np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    with pytest.raises(ValueError, match="feature names should match"):
+        loaded.predict(frame[frame.columns[::-1]])

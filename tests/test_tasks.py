@@ -127,12 +127,50 @@ def test_the_seed_loss_name_is_deprecated():
      r"Augmenter scale must be \(low, high\).*got 1.1"),
     ({"callbacks": [42]}, TypeError, "callbacks must be a list of skorch callbacks "
                                      "or \\(name, callback\\) pairs; got 42"),
+    ({"optimizer__betas": "bad"}, TypeError, "optimizer could not be built.*"
+                                             "given: optimizer__betas='bad'"),
+    ({"optimizer__weight_decay": -1}, ValueError, "optimizer__weight_decay=-1.*"
+                                                  "Invalid weight_decay"),
+    ({"optimizer__foo": 1}, TypeError, "optimizer__foo=1.*unexpected keyword"),
+    ({"torch_load_kwargs": "yes"}, TypeError, "torch_load_kwargs must be a dict"),
+    ({"torch_load_kwargs": {"weights_ony": False}}, ValueError,
+     r"torch_load_kwargs has \['weights_ony'\]"),
+    ({"torch_load_kwargs": {"weights_only": "no"}}, TypeError,
+     r"torch_load_kwargs\['weights_only'\] must be True or False"),
 ])
 def test_routed_and_nested_parameters_are_checked_before_training(params, error,
                                                                   match):
     X, y = tiny_localization()
     with pytest.raises(error, match=match):
         tiny_estimator(LocalizerEstimator, **params).fit(X, y)
+
+
+def test_torch_load_kwargs_are_checked_when_loading_params(tmp_path):
+    X, y = tiny_localization()
+    est = tiny_estimator(LocalizerEstimator).fit(X, y)
+    est.save_params(f_params=tmp_path / "w.pt")
+    est.set_params(torch_load_kwargs={"map_location": "cpu"})
+    with pytest.raises(ValueError, match=r"torch_load_kwargs has \['map_location'\]"):
+        est.load_params(f_params=tmp_path / "w.pt")
+    est.set_params(torch_load_kwargs={"weights_only": True})
+    est.load_params(f_params=tmp_path / "w.pt")
+
+
+def test_a_pixel_frames_column_names_are_checked_as_sklearn_does():
+    import pandas as pd
+
+    X, y = tiny_localization(n=16)
+    frame = pd.DataFrame(X.reshape(len(X), -1),
+                         columns=[f"px{i}" for i in range(X[0].size)])
+    est = tiny_estimator(LocalizerEstimator, image_shape=(1, 16, 16)).fit(frame, y)
+    np.testing.assert_array_equal(est.feature_names_in_, frame.columns)
+    est.predict(frame)
+    with pytest.raises(ValueError, match="feature names should match"):
+        est.predict(frame[frame.columns[::-1]])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        est.predict(frame.to_numpy())
+    plain = tiny_estimator(LocalizerEstimator).fit(X, y)
+    assert not hasattr(plain, "feature_names_in_")
 
 
 def test_numbers_that_break_training_get_clear_errors():

@@ -112,10 +112,20 @@ def _check_option(value, name, options):
         )
 
 
-def _masked_mean(values, mask):
-    """Mean of ``values`` over ``mask`` (0, with a gradient path, when empty)."""
-    mask = mask.to(values.dtype)
-    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+def _masked_mean(values, mask=None, sample_weight=None):
+    """Mean of ``values`` over ``mask`` (all entries when None), each image's
+    entries weighted by its ``sample_weight``; 0, with a gradient path, when
+    nothing is left.
+
+    ``values`` and ``mask`` have the images along their first axis, and
+    ``sample_weight`` is of shape (n_images,).
+    """
+    weight = torch.ones_like(values) if mask is None else mask.to(values.dtype)
+    if sample_weight is not None:
+        shape = (-1,) + (1,) * (values.dim() - 1)
+        weight = weight * sample_weight.to(values.dtype).reshape(shape)
+    total = weight.sum()
+    return (values * weight).sum() / total.clamp(min=torch.finfo(total.dtype).tiny)
 
 
 def wing_loss(error, width=0.05, curvature=0.01):
@@ -162,7 +172,7 @@ def _regression(error, kind, beta):
 
 
 def localization_loss(presence, boxes, classes, target, *, from_logits=True,
-                      edges=None, **params):
+                      edges=None, sample_weight=None, **params):
     """The masked localization loss and its terms.
 
     Parameters
@@ -183,6 +193,9 @@ def localization_loss(presence, boxes, classes, target, *, from_logits=True,
     edges : tuple of two torch.Tensor, default=None
         The edge head's logits ``(columns, rows)``, when the module returns
         them (see :func:`edge_loss`).
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Each image's weight: every term is a weighted mean over the images
+        (objects, points) it counts. None weighs all alike.
     **params
         The parameters of :class:`LocalizationLoss`, with its defaults.
 
@@ -193,8 +206,9 @@ def localization_loss(presence, boxes, classes, target, *, from_logits=True,
         ``presence``, ``box`` and ``class`` (unweighted), and ``edge`` when
         used.
     """
-    return LocalizationLoss(**params).compute(presence, boxes, classes, target,
-                                              from_logits=from_logits, edges=edges)
+    return LocalizationLoss(**params).compute(
+        presence, boxes, classes, target, from_logits=from_logits, edges=edges,
+        sample_weight=sample_weight)
 
 
 def _gaussian_log_weights(pos, k, sigma):
@@ -207,7 +221,7 @@ def _gaussian_log_weights(pos, k, sigma):
     return -0.5 * d ** 2
 
 
-def heatmap_loss(heatmaps, target, sigma=1.0):
+def heatmap_loss(heatmaps, target, sigma=1.0, sample_weight=None):
     """Cross-entropy of heatmaps against Gaussians at the true points.
 
     Parameters
@@ -218,6 +232,8 @@ def heatmap_loss(heatmaps, target, sigma=1.0):
     target : torch.Tensor of shape (n_samples, 1 + 2 * n_landmarks)
     sigma : float, default=1.0
         The Gaussians' standard deviation, in heatmap pixels.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Each image's weight in the mean; None weighs all alike.
 
     Returns
     -------
@@ -235,10 +251,10 @@ def heatmap_loss(heatmaps, target, sigma=1.0):
     g = g / g.sum(dim=(2, 3), keepdim=True).clamp(min=1e-12)
     logp = torch.log_softmax(heatmaps.reshape(n, k, -1).float(), dim=2)
     ce = -(g.reshape(n, k, -1) * logp).sum(dim=2)
-    return _masked_mean(ce, visible)
+    return _masked_mean(ce, visible, sample_weight)
 
 
-def edge_loss(edges, target, sigma=0.5):
+def edge_loss(edges, target, sigma=0.5, sample_weight=None):
     """Cross-entropy of the box edges' 1-D distributions against Gaussians at
     the true edges.
 
@@ -260,6 +276,8 @@ def edge_loss(edges, target, sigma=0.5):
         The seed layout (relative ``b_x, b_y, b_h, b_w`` in columns 1-4).
     sigma : float, default=0.5
         The Gaussians' standard deviation, in cells of the map.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Each image's weight in the mean; None weighs all alike.
 
     Returns
     -------
@@ -283,11 +301,11 @@ def edge_loss(edges, target, sigma=0.5):
         g = torch.softmax(_gaussian_log_weights(torch.stack([lo, hi], dim=1),
                                                 logits.shape[2], sigma), dim=2)
         ce.append(-(g * torch.log_softmax(logits.float(), dim=2)).sum(dim=2))
-    return _masked_mean(torch.cat(ce, dim=1).mean(dim=1), has_box)
+    return _masked_mean(torch.cat(ce, dim=1).mean(dim=1), has_box, sample_weight)
 
 
 def landmark_loss(presence, points, target, *, from_logits=True, heatmaps=None,
-                  **params):
+                  sample_weight=None, **params):
     """The masked landmark loss and its terms.
 
     Parameters
@@ -302,6 +320,9 @@ def landmark_loss(presence, points, target, *, from_logits=True, heatmaps=None,
         Whether ``presence`` is a logit or a probability.
     heatmaps : torch.Tensor of shape (n_samples, n_landmarks, h, w), default=None
         The heatmap logits, when the module returns them.
+    sample_weight : torch.Tensor of shape (n_samples,), default=None
+        Each image's weight: every term is a weighted mean over the images
+        (points) it counts. None weighs all alike.
     **params
         The parameters of :class:`LandmarkLoss`, with its defaults.
 
@@ -311,8 +332,9 @@ def landmark_loss(presence, points, target, *, from_logits=True, heatmaps=None,
     terms : dict of str to torch.Tensor
         ``presence`` and ``points`` (unweighted), and ``heatmap`` when used.
     """
-    return LandmarkLoss(**params).compute(presence, points, target,
-                                          from_logits=from_logits, heatmaps=heatmaps)
+    return LandmarkLoss(**params).compute(
+        presence, points, target, from_logits=from_logits, heatmaps=heatmaps,
+        sample_weight=sample_weight)
 
 
 class _TermsLoss(nn.Module):
@@ -376,15 +398,16 @@ class LocalizationLoss(_TermsLoss):
         self.beta = beta
         self.edge_sigma = edge_sigma
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         presence_logit, boxes, class_logits = y_pred[:3]
         edges = y_pred[3] if len(y_pred) > 3 else None
         return self._keep(*self.compute(presence_logit, boxes, class_logits, y_true,
-                                        edges=edges))
+                                        edges=edges, sample_weight=sample_weight))
 
     def compute(self, presence, boxes, classes, target, *, from_logits=True,
-                edges=None):
+                edges=None, sample_weight=None):
         """The total and the terms (see :func:`localization_loss`)."""
+        w = sample_weight
         p_true = target[:, 0]
         present = p_true == 1
         box_true = target[:, 1:5]
@@ -397,11 +420,11 @@ class LocalizationLoss(_TermsLoss):
         if self.loss == "squared_error":
             box_sq = (boxes - box_true).pow(2).sum(dim=1)
             cls_sq = (c_proba - cls_true).pow(2).sum(dim=1)
-            n = max(len(p_true), 1)
+            # means over all images, the masked entries counting 0
             terms = {
-                "presence": (p_proba - p_true).pow(2).mean(),
-                "box": (box_sq * has_box).sum() / n,
-                "class": (cls_sq * present).sum() / n,
+                "presence": _masked_mean((p_proba - p_true).pow(2), None, w),
+                "box": _masked_mean(box_sq * has_box, None, w),
+                "class": _masked_mean(cls_sq * present, None, w),
             }
             total = terms["presence"] + terms["box"] + terms["class"]
             return total, terms
@@ -415,15 +438,15 @@ class LocalizationLoss(_TermsLoss):
             if self.box_loss == "l1_giou":
                 per_box = per_box + error.abs().sum(dim=1)
         terms = {
-            "presence": bce.mean(),
-            "box": _masked_mean(per_box, has_box),
-            "class": _masked_mean(ce, present),
+            "presence": _masked_mean(bce, None, w),
+            "box": _masked_mean(per_box, has_box, w),
+            "class": _masked_mean(ce, present, w),
         }
         total = (self.presence_weight * terms["presence"]
                  + self.box_weight * terms["box"]
                  + self.class_weight * terms["class"])
         if edges is not None and self.edge_weight > 0:
-            terms["edge"] = edge_loss(edges, target, self.edge_sigma)
+            terms["edge"] = edge_loss(edges, target, self.edge_sigma, w)
             total = total + self.edge_weight * terms["edge"]
         return total, terms
 
@@ -483,14 +506,16 @@ class LandmarkLoss(_TermsLoss):
         self.wing_curvature = wing_curvature
         self.heatmap_sigma = heatmap_sigma
 
-    def forward(self, y_pred, y_true):
+    def forward(self, y_pred, y_true, sample_weight=None):
         presence_logit, points = y_pred[0], y_pred[1]
         heatmaps = y_pred[2] if len(y_pred) > 2 else None
         return self._keep(*self.compute(presence_logit, points, y_true,
-                                        heatmaps=heatmaps))
+                                        heatmaps=heatmaps, sample_weight=sample_weight))
 
-    def compute(self, presence, points, target, *, from_logits=True, heatmaps=None):
+    def compute(self, presence, points, target, *, from_logits=True, heatmaps=None,
+                sample_weight=None):
         """The total and the terms (see :func:`landmark_loss`)."""
+        w = sample_weight
         p_true = target[:, 0]
         present = p_true == 1
         n = len(p_true)
@@ -503,8 +528,8 @@ class LandmarkLoss(_TermsLoss):
         if self.loss == "squared_error":
             sq = (error.pow(2).sum(dim=2) * visible).sum(dim=1)
             terms = {
-                "presence": (p_proba - p_true).pow(2).mean(),
-                "points": sq.sum() / max(n, 1),
+                "presence": _masked_mean((p_proba - p_true).pow(2), None, w),
+                "points": _masked_mean(sq, None, w),
             }
             return terms["presence"] + terms["points"], terms
 
@@ -513,12 +538,12 @@ class LandmarkLoss(_TermsLoss):
         else:  # "mse", "smooth_l1"
             per_coord = _regression(error, self.point_loss, self.beta)
         terms = {
-            "presence": bce.mean(),
-            "points": _masked_mean(per_coord.sum(dim=2), visible),
+            "presence": _masked_mean(bce, None, w),
+            "points": _masked_mean(per_coord.sum(dim=2), visible, w),
         }
         total = (self.presence_weight * terms["presence"]
                  + self.point_weight * terms["points"])
         if heatmaps is not None and self.heatmap_weight > 0:
-            terms["heatmap"] = heatmap_loss(heatmaps, target, self.heatmap_sigma)
+            terms["heatmap"] = heatmap_loss(heatmaps, target, self.heatmap_sigma, w)
             total = total + self.heatmap_weight * terms["heatmap"]
         return total, terms

@@ -42,6 +42,37 @@ def _check_dropout(dropout):
         raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}.")
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` drawing its masks from a generator of its own.
+
+    torch's dropout draws from the global generator, which every thread
+    shares: two estimators training in two threads (``GridSearchCV`` with
+    joblib's threading backend) would draw each other's masks. This one's
+    generator is seeded when it is built, from the global generator, which
+    the estimators seed from ``random_state`` while they build the network;
+    so a fit's masks depend on its ``random_state`` alone. The masks are
+    drawn on the CPU (the heads' dropout acts on small pooled features).
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        The probability of zeroing an element.
+    """
+
+    def __init__(self, p=0.5):
+        super().__init__(p)
+        self.generator = None
+        if p > 0:
+            seed = int(torch.randint(2**62, ()).item())
+            self.generator = torch.Generator().manual_seed(seed)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator) >= self.p
+        return x * keep.to(device=x.device, dtype=x.dtype) / (1 - self.p)
+
+
 def _is_positive_int(value):
     """Whether ``value`` is a positive integer (numpy's too; not a bool)."""
     return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -158,7 +189,7 @@ class _GridHead(nn.Module):
             nn.Flatten(),
             nn.Linear(c_in * grid * grid, hidden),
             nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Linear(hidden, n_out),
         )
 
@@ -253,8 +284,8 @@ class LocalizerNet(_ImageNetBase):
         self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
-        self.classes = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, n_classes))
+        self.presence = nn.Sequential(Dropout(dropout), nn.Linear(c, 1))
+        self.classes = nn.Sequential(Dropout(dropout), nn.Linear(c, n_classes))
         if box_head == "grid":
             self.box = _GridHead(c, 4, grid=grid, hidden=hidden, dropout=dropout)
         else:
@@ -443,7 +474,7 @@ class LandmarkNet(_ImageNetBase):
         self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.presence = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
+        self.presence = nn.Sequential(Dropout(dropout), nn.Linear(c, 1))
         if head == "heatmap":
             self.fine = _FineMap(self.trunk, heatmap_stride, "heatmap_stride")
             self.heatmaps = nn.Conv2d(self.fine.out_channels, n_landmarks, 1)
