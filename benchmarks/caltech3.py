@@ -3,9 +3,11 @@
     python benchmarks/caltech3.py --data-root ../shared/datasets/caltech3
 
 Stratified 80/20 split (random_state=0) of the 2,033 photos, resized to 64x64
-RGB. Negatives for presence (p_c = 0): for about 20% of the images of each
-split, a crop of the widest background region beside, above or below the box
-(never overlapping it), with the image's aspect ratio, resized the same way.
+RGB, read with ``sklocalize.datasets.load_boxes``. Negatives for presence
+(p_c = 0): for about 20% of the images of each split, a crop of the widest
+background region beside, above or below the box (never overlapping it), with
+the image's aspect ratio, cut from the original photo and resized the same way
+(``sklocalize.datasets.background_crops``).
 Compared on the same split, in one run:
 
 - sklocalize LocalizerEstimator with its defaults (``max_epochs`` set here),
@@ -33,14 +35,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
-from sklocalize.datasets import SkippedRowWarning, load_box_csv  # noqa: E402
+from sklocalize.datasets import (  # noqa: E402
+    SkippedRowWarning,
+    background_crops,
+    load_boxes,
+)
 from sklocalize.metrics import (  # noqa: E402
     class_accuracy,
     localization_accuracy,
@@ -58,8 +63,8 @@ def load(root, size):
     for cls in CLASSES:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SkippedRowWarning)
-            X, y = load_box_csv(root / "annotations" / f"{cls}.csv",
-                                root / "images" / cls, image_size=size)
+            X, y = load_boxes(root / "annotations" / f"{cls}.csv",
+                              root / "images" / cls, image_size=size)
         for w in caught:
             print(f"  warning: {w.message}")
         y["path"] = [str(root / "images" / cls / f) for f in y["file"]]
@@ -68,52 +73,16 @@ def load(root, size):
     return np.concatenate(Xs), pd.concat(ys, ignore_index=True)
 
 
-def background_crop(path, box_rel, size, min_share=0.25):
-    """The widest background window beside/above/below the box, or None."""
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        W, H = img.size
-        bx, by, bh, bw = box_rel
-        x1, x2 = (bx - bw / 2) * W, (bx + bw / 2) * W
-        y1, y2 = (by - bh / 2) * H, (by + bh / 2) * H
-        regions = [(0, 0, x1, H), (x2, 0, W, H), (0, 0, W, y1), (0, y2, W, H)]
-        aspect = W / H
-        best = None
-        for rx1, ry1, rx2, ry2 in regions:
-            rw, rh = rx2 - rx1, ry2 - ry1
-            w = min(rw, rh * aspect)
-            h = w / aspect
-            if w >= min_share * W and (best is None or w > best[2]):
-                cx, cy = (rx1 + rx2) / 2, (ry1 + ry2) / 2
-                best = (cx - w / 2, cy - h / 2, w, h)
-        if best is None:
-            return None
-        x, y, w, h = best
-        crop = img.crop((int(x), int(y), int(x + w), int(y + h)))
-        crop = crop.resize((size[1], size[0]), Image.BILINEAR)
-        return np.moveaxis(np.asarray(crop, dtype=np.uint8), -1, 0)
-
-
 def add_negatives(X, y, size, share, seed):
-    """Append background crops of about ``share`` of the images as p_c = 0."""
-    rng = np.random.RandomState(seed)
-    order = rng.permutation(len(y))
-    crops, rows = [], []
-    want = int(round(share * len(y)))
-    for i in order:
-        if len(crops) >= want:
-            break
-        row = y.iloc[i]
-        crop = background_crop(row["path"], row[["b_x", "b_y", "b_h", "b_w"]]
-                               .astype(float).to_numpy(), size)
-        if crop is not None:
-            crops.append(crop)
-            rows.append({"p_c": 0, "b_x": np.nan, "b_y": np.nan, "b_h": np.nan,
-                         "b_w": np.nan, "label": None, "file": row["file"],
-                         "path": row["path"]})
-    Xn = np.concatenate([X, np.stack(crops)])
-    yn = pd.concat([y, pd.DataFrame(rows)], ignore_index=True)
-    return Xn, yn
+    """Append background crops of about ``share`` of the images as p_c = 0,
+    cut from the original photos (``size`` is that of ``X``)."""
+    if tuple(size) != X.shape[2:]:
+        raise ValueError(f"size {size} is not the size of X, {X.shape[2:]}.")
+    X_bg, y_bg = background_crops(X, y, images=y["path"], share=share,
+                                  random_state=seed)
+    y_bg["path"] = y.loc[y_bg.index, "path"].to_numpy()
+    return (np.concatenate([X, X_bg]),
+            pd.concat([y, y_bg], ignore_index=True))
 
 
 def evaluate(y_true, y_pred):

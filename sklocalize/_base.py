@@ -539,10 +539,12 @@ class ImageEstimator(NeuralNet):
                 f"images and {len(yt)} target rows."
             )
         yt = torch.as_tensor(yt, dtype=torch.float32)
-        weight = None
-        if sample_weight is not None:
-            weight = torch.as_tensor(check_sample_weight(sample_weight, len(Xt)),
-                                     dtype=torch.float32)
+        weight = check_sample_weight(sample_weight, len(Xt))
+        if weight is not None:
+            if not weight.sum() > 0:
+                raise ValueError("sample_weight must not be all 0: no image would "
+                                 "count in the loss.")
+            weight = torch.as_tensor(weight, dtype=torch.float32)
         done = 0 if reset or self.history_ is None else len(self.history_)
         # the fit's randomness (see _params.fit_generator), for the length of it
         self._rng = fit_generator(self.random_state, done)
@@ -692,6 +694,27 @@ class ImageEstimator(NeuralNet):
         """
         check_torch_load_kwargs(self.torch_load_kwargs)
         return super().load_params(*args, **kwargs)
+
+    def _frame_pixels(self, pixels, image_sizes):
+        """The image size(s) ``predict_frame`` gives pixels of: each photo's
+        (``image_sizes``), the fitted size (``pixels``), or None (relative)."""
+        if image_sizes is None:
+            return self.image_size_ if pixels else None
+        if pixels:
+            raise ValueError(
+                "Give pixels=True (pixels of the fitted image size) or "
+                "image_sizes (pixels of each original photo), not both."
+            )
+        return image_sizes
+
+    @staticmethod
+    def _with_files(frame, image_sizes):
+        """``frame`` with the ``file`` column of ``image_sizes`` first, when it
+        has one (the ``info`` of ``load_images``)."""
+        if getattr(image_sizes, "columns", None) is not None and (
+                "file" in image_sizes.columns):
+            frame.insert(0, "file", image_sizes["file"].to_numpy())
+        return frame
 
     def save(self, path):
         """Save the fitted estimator to one file that loads without running

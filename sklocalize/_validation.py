@@ -5,6 +5,7 @@ Every check raises a ``ValueError`` or ``TypeError`` that names the parameter,
 the form it expects and what it got; none writes to what it is given.
 """
 
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -63,6 +64,48 @@ def check_image_size(image_size, *, name="image_size", min_size=None):
         raise ValueError(f"{name} must be {expected}; got {image_size!r}.")
     as_type = int if pixels else float
     return as_type(height), as_type(width)
+
+
+def check_image_sizes(image_sizes, n_samples=None, *, name="image_sizes"):
+    """One image size, or one per image, as ``(height, width)``.
+
+    Parameters
+    ----------
+    image_sizes : pair of numbers, array-like of shape (n_samples, 2) or DataFrame
+        ``(height, width)`` shared by all images; an array of each image's
+        ``(height, width)``; or a DataFrame with ``width`` and ``height``
+        columns (the ``info`` of :func:`sklocalize.datasets.load_images`, or
+        the ``y`` of the readers).
+    n_samples : int, default=None
+        The number of images, checked against a per-image form.
+    name : str, default="image_sizes"
+
+    Returns
+    -------
+    height, width : float, or ndarray of shape (n_samples,) each
+    """
+    if hasattr(image_sizes, "columns"):  # a DataFrame
+        missing = [c for c in ("width", "height") if c not in image_sizes.columns]
+        if missing:
+            raise ValueError(f"{name} as a DataFrame needs width and height columns "
+                             f"(as load_images' info has); missing {missing}.")
+        sizes = image_sizes[["height", "width"]].to_numpy()
+    else:
+        sizes = np.asarray(image_sizes, dtype=object)
+        if sizes.ndim != 2:
+            return check_image_size(image_sizes, name=name)
+    try:
+        sizes = sizes.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must hold numbers (height, width) per image.") \
+            from None
+    if sizes.shape[1:] != (2,) or (n_samples is not None and len(sizes) != n_samples):
+        expected = "(n_samples, 2)" if n_samples is None else f"({n_samples}, 2)"
+        raise ValueError(f"{name} must have one (height, width) per image, shape "
+                         f"{expected}; got shape {sizes.shape}.")
+    if not (np.isfinite(sizes).all() and (sizes > 0).all()):
+        raise ValueError(f"{name} must be positive, finite sizes in pixels.")
+    return sizes[:, 0], sizes[:, 1]
 
 
 def check_landmark_names(landmark_names, n_landmarks, where="y"):
@@ -167,6 +210,18 @@ def _as_4d(arr, image_shape):
     )
 
 
+def _file_paths(X):
+    """Whether ``X`` is a list, tuple, Series or array of path strings."""
+    if (isinstance(X, np.ndarray) and X.dtype.kind not in "OUS") or isinstance(
+            X, dict) or hasattr(X, "columns"):  # a DataFrame iterates its columns
+        return False
+    try:
+        first = next(iter(X), None)
+    except TypeError:
+        return False
+    return isinstance(first, (str, os.PathLike))
+
+
 def check_images(X, *, image_shape=None, min_samples=1, owner="The estimator"):
     """Validate images and return them as a (n, C, H, W) tensor.
 
@@ -199,10 +254,14 @@ def check_images(X, *, image_shape=None, min_samples=1, owner="The estimator"):
             "X is a sparse matrix, but sparse input is not supported: images "
             "must be a dense array (use X.toarray())."
         )
-    elif isinstance(X, (str, bytes)) or X is None:
+    elif isinstance(X, (str, bytes, os.PathLike)) or X is None or _file_paths(X):
+        hint = ""
+        if X is not None and not isinstance(X, bytes):
+            hint = (" It names files: read them first, e.g. X, info = "
+                    "sklocalize.datasets.load_images(paths, image_size=64).")
         raise TypeError(
             "X must be an array of images; got an object of type "
-            f"{type(X).__name__}."
+            f"{type(X).__name__}.{hint}"
         )
     else:
         try:
@@ -314,41 +373,47 @@ def check_callback_entries(callbacks):
 
 
 def check_sample_weight(sample_weight, n_samples):
-    """Per-image weights as a float64 array, checked.
+    """Per-image weights as a new float64 array, checked; None passes.
 
     Parameters
     ----------
-    sample_weight : array-like of shape (n_samples,)
-        Finite, non-negative numbers, not all 0.
+    sample_weight : array-like of shape (n_samples,) or None
+        Finite, non-negative numbers.
     n_samples : int
         The number of images (rows of ``y``) they weigh.
 
     Returns
     -------
-    sample_weight : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
         A new array (the caller's is not modified).
     """
+    if sample_weight is None:
+        return None
+    expected = (f"an array-like of shape (n_samples,) = ({n_samples},) of finite, "
+                "non-negative numbers (one weight per image)")
+    if isinstance(sample_weight, (str, bytes)):
+        raise TypeError(f"sample_weight must be {expected}; got {sample_weight!r}.")
     if isinstance(sample_weight, torch.Tensor):
         sample_weight = sample_weight.detach().cpu().numpy()
     arr = np.asarray(sample_weight)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"sample_weight must be an array of numbers, one per image; got "
-            f"dtype {arr.dtype}."
-        )
-    if arr.ndim != 1 or len(arr) != n_samples:
+    if arr.dtype.kind in "OUS":
+        text = next((v for v in arr.ravel() if isinstance(v, (str, bytes))), None)
+        if text is not None:
+            raise TypeError(f"sample_weight must be numeric; got the string "
+                            f"{str(text)!r}.")
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"sample_weight must be numeric; got dtype {arr.dtype}.") \
+            from None
+    if arr.shape != (n_samples,):
+        raise ValueError(f"sample_weight must be {expected}; got shape {arr.shape}.")
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    if bad.size:
         raise ValueError(
-            f"sample_weight must have shape ({n_samples},), one weight per "
-            f"image; got shape {arr.shape}."
+            f"sample_weight must be {expected}; got {float(arr[bad[0]])!r} at "
+            f"index {bad[0]} ({bad.size} bad weight(s) in all)."
         )
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        bad = arr[~np.isfinite(arr) | (arr < 0)][:3]
-        raise ValueError(
-            f"sample_weight must be finite and non-negative; got {bad.tolist()}."
-        )
-    if n_samples and not arr.sum() > 0:
-        raise ValueError("sample_weight must not be all 0 (nothing would count).")
     return arr
 
 

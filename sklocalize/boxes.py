@@ -23,7 +23,8 @@ Every function accepts a numpy array or a torch tensor of shape ``(..., 4)`` and
 returns the same kind of object; the torch versions are differentiable.
 
 Degenerate boxes (zero width or height) have zero area; the IoU of two boxes
-whose union is empty is defined as 0, never NaN.
+whose union is empty is defined as 0, never NaN. A NaN coordinate in either box
+of a pair gives NaN for that pair: a missing box is not a zero overlap.
 """
 
 import operator
@@ -31,7 +32,7 @@ import operator
 import numpy as np
 import torch
 
-from ._validation import check_image_size
+from ._validation import check_image_sizes
 
 __all__ = [
     "BOX_FORMATS",
@@ -90,6 +91,16 @@ def _safe_divide(num, den):
     out = np.zeros(np.broadcast(num, den).shape, dtype=np.result_type(num, den))
     np.divide(num, den, out=out, where=positive)
     return out
+
+
+def _nan_where_missing(values, b1, b2):
+    """``values`` with NaN wherever ``b1`` or ``b2`` (broadcast against each
+    other) has a NaN coordinate."""
+    if _is_torch(values):
+        missing = torch.isnan(b1).any(dim=-1) | torch.isnan(b2).any(dim=-1)
+        return torch.where(missing, torch.full_like(values, float("nan")), values)
+    missing = np.isnan(b1).any(axis=-1) | np.isnan(b2).any(axis=-1)
+    return np.where(missing, np.nan, values)
 
 
 # --------------------------------------------------------------------------
@@ -236,7 +247,7 @@ def box_iou(boxes1, boxes2, fmt="xyxy"):
     -------
     iou : ndarray or torch.Tensor of shape (N, M)
         ``iou[i, j]`` is the IoU of ``boxes1[i]`` and ``boxes2[j]``; 0 where the
-        union is empty.
+        union is empty, NaN where either box has a NaN coordinate.
 
     Examples
     --------
@@ -252,8 +263,9 @@ def box_iou(boxes1, boxes2, fmt="xyxy"):
                 f"{name} must have shape (N, 4) for pairwise IoU; "
                 f"got shape {tuple(b.shape)}."
             )
-    inter, union = _intersection_union(b1[:, None, :], b2[None, :, :])
-    return _safe_divide(inter, union)
+    b1, b2 = b1[:, None, :], b2[None, :, :]
+    inter, union = _intersection_union(b1, b2)
+    return _nan_where_missing(_safe_divide(inter, union), b1, b2)
 
 
 def _check_same_shape(b1, b2):
@@ -276,7 +288,8 @@ def elementwise_box_iou(boxes1, boxes2, fmt="xyxy"):
     Returns
     -------
     iou : ndarray or torch.Tensor of shape (...)
-        0 where the union is empty.
+        0 where the union is empty, NaN where either box has a NaN
+        coordinate.
 
     Examples
     --------
@@ -288,7 +301,7 @@ def elementwise_box_iou(boxes1, boxes2, fmt="xyxy"):
     b2 = box_convert(boxes2, fmt, "xyxy")
     _check_same_shape(b1, b2)
     inter, union = _intersection_union(b1, b2)
-    return _safe_divide(inter, union)
+    return _nan_where_missing(_safe_divide(inter, union), b1, b2)
 
 
 def elementwise_generalized_box_iou(boxes1, boxes2, fmt="xyxy"):
@@ -308,7 +321,8 @@ def elementwise_generalized_box_iou(boxes1, boxes2, fmt="xyxy"):
     -------
     giou : ndarray or torch.Tensor of shape (...)
         Where the enclosing box is empty (both boxes are the same point) the
-        penalty term is 0 and the GIoU equals the IoU (0).
+        penalty term is 0 and the GIoU equals the IoU (0). NaN where either
+        box has a NaN coordinate (a loss masks such boxes out first).
 
     References
     ----------
@@ -331,7 +345,7 @@ def elementwise_generalized_box_iou(boxes1, boxes2, fmt="xyxy"):
     cw = _clip_min(_maximum(x2a, x2b) - _minimum(x1a, x1b), 0)
     ch = _clip_min(_maximum(y2a, y2b) - _minimum(y1a, y1b), 0)
     enclosing = cw * ch
-    return iou - _safe_divide(enclosing - union, enclosing)
+    return _nan_where_missing(iou - _safe_divide(enclosing - union, enclosing), b1, b2)
 
 
 # --------------------------------------------------------------------------
@@ -340,8 +354,11 @@ def elementwise_generalized_box_iou(boxes1, boxes2, fmt="xyxy"):
 
 def _scale_xyxy(boxes, fmt, image_size, op):
     """``op(x, width)`` and ``op(y, height)`` on the corners of ``boxes``."""
-    height, width = check_image_size(image_size)
+    height, width = check_image_sizes(image_size, name="image_size")
     xyxy = box_convert(boxes, fmt, "xyxy")
+    if isinstance(xyxy, torch.Tensor) and isinstance(height, np.ndarray):
+        height, width = (torch.as_tensor(v, dtype=xyxy.dtype, device=xyxy.device)
+                         for v in (height, width))
     x1, y1, x2, y2 = _unbind(xyxy)
     corners = [op(x1, width), op(y1, height), op(x2, width), op(y2, height)]
     return _from_xyxy(_stack(corners, xyxy), fmt)
@@ -354,8 +371,8 @@ def boxes_to_pixels(boxes, image_size, fmt="xyxy"):
     ----------
     boxes : array-like or torch.Tensor of shape (..., 4)
         Relative boxes in ``fmt``.
-    image_size : tuple of (height, width)
-        The image size in pixels.
+    image_size : tuple of (height, width), or array-like of shape (n, 2)
+        The image size in pixels, or each box's image's ``(height, width)``.
     fmt : {"xyxy", "xywh", "cxcywh", "cxcyhw"}, default="xyxy"
         The format of ``boxes``, kept in the output.
 
@@ -376,8 +393,8 @@ def boxes_to_relative(boxes, image_size, fmt="xyxy"):
     ----------
     boxes : array-like or torch.Tensor of shape (..., 4)
         Pixel boxes in ``fmt``.
-    image_size : tuple of (height, width)
-        The image size in pixels.
+    image_size : tuple of (height, width), or array-like of shape (n, 2)
+        The image size in pixels, or each box's image's ``(height, width)``.
     fmt : {"xyxy", "xywh", "cxcywh", "cxcyhw"}, default="xyxy"
 
     Returns
@@ -404,8 +421,11 @@ def clip_boxes(boxes, fmt="xyxy", image_size=(1.0, 1.0)):
         The part of each box inside the image, in ``fmt``. A box wholly outside
         the image becomes a degenerate box (zero width or height) on its edge.
     """
-    height, width = check_image_size(image_size)
+    height, width = check_image_sizes(image_size, name="image_size")
     xyxy = box_convert(boxes, fmt, "xyxy")
+    if isinstance(xyxy, torch.Tensor) and isinstance(height, np.ndarray):
+        height, width = (torch.as_tensor(v, dtype=xyxy.dtype, device=xyxy.device)
+                         for v in (height, width))
     x1, y1, x2, y2 = _unbind(xyxy)
     if _is_torch(xyxy):
         parts = [

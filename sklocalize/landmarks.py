@@ -242,7 +242,7 @@ class LandmarkEstimator(ImageEstimator):
         """
         return decode_landmarks(*self._heads(X), threshold=self.presence_threshold)
 
-    def predict_frame(self, X, *, pixels=False):
+    def predict_frame(self, X, *, pixels=False, image_sizes=None):
         """Predictions as a DataFrame with named points.
 
         Parameters
@@ -250,27 +250,36 @@ class LandmarkEstimator(ImageEstimator):
         X : array-like of shape (n_samples, n_channels, height, width)
         pixels : bool, default=False
             Points in pixels of the fitted image size instead of 0-1.
+        image_sizes : DataFrame or array-like of shape (n_samples, 2), default=None
+            Points in pixels of each original photo: the ``info`` of
+            :func:`~sklocalize.datasets.load_images` (``file`` is copied to
+            the frame), the ``y`` of the readers, or each photo's
+            ``(height, width)``.
 
         Returns
         -------
         frame : DataFrame
-            ``p``, ``<name>_x``, ``<name>_y`` for each point (NaN where
-            ``p = 0``), ``presence_proba``.
+            ``file`` (with ``image_sizes`` that has one), ``p``, ``<name>_x``,
+            ``<name>_y`` for each point (NaN where ``p = 0``),
+            ``presence_proba``.
         """
+        size = self._frame_pixels(pixels, image_sizes)
         presence, points = self._heads(X)
         y = decode_landmarks(presence, points, threshold=self.presence_threshold)
         y[y[:, 0] == 0, 1:] = np.nan
-        return landmark_frame(y, self.landmark_names,
-                              image_size=self.image_size_ if pixels else None,
-                              presence_proba=presence)
+        frame = landmark_frame(y, self.landmark_names, image_size=size,
+                               presence_proba=presence)
+        return self._with_files(frame, image_sizes)
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Negative mean normalised point error (higher is better).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
         y : array-like of shape (n_samples, 1 + 2 * n_landmarks) or DataFrame
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-image weights of the mean; None weighs all alike.
 
         Returns
         -------
@@ -278,7 +287,12 @@ class LandmarkEstimator(ImageEstimator):
             ``-landmark_nme(y, predict(X), normalize="bbox")``: the mean point
             error over truly present faces divided by the size of each face's
             true points (square root of their bounding-box area); 0 is perfect.
-            Use ``scoring=`` with :mod:`sklocalize.metrics`' scorers for other
+            With one landmark, whose bounding box has no area, the error is
+            relative to the image size (``normalize="image"``). Use
+            ``scoring=`` with :mod:`sklocalize.metrics`' scorers for other
             normalisations, PCK or the failure rate.
         """
-        return -landmark_nme(self.encode_target(y), self.predict(X))
+        y_true = self.encode_target(y)
+        normalize = "bbox" if self.n_landmarks_ >= 2 else "image"
+        return -landmark_nme(y_true, self.predict(X), normalize=normalize,
+                             sample_weight=sample_weight)

@@ -1,5 +1,6 @@
 """Single-object classification with localization."""
 
+import warnings
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
@@ -18,6 +19,18 @@ __all__ = ["LocalizerEstimator"]
 # the loss parameters: LocalizationLoss's, with its defaults
 _LOSS = loss_defaults(LocalizationLoss, ("loss", "box_loss", "presence_weight",
                                          "box_weight", "class_weight", "edge_weight"))
+
+
+def _warn_no_absent_image(classes):
+    one = (f" and a single class, {classes.tolist()[0]!r}, which every object found "
+           "will be called" if len(classes) == 1 else "")
+    warnings.warn(
+        f"y holds no image without an object (p_c = 0){one}: the presence head "
+        "cannot learn what absence looks like, so predict will call an object "
+        "present in almost any photo. Add images without one, e.g. crops of "
+        "the background: X_bg, y_bg = sklocalize.datasets.background_crops(X, y).",
+        UserWarning, stacklevel=5,
+    )
 
 
 @shared_docstring
@@ -170,6 +183,8 @@ class LocalizerEstimator(ImageEstimator):
         if reset:
             y, self.classes_ = encode_localization_target(y)
             self.n_classes_ = len(self.classes_)
+            if not (y[:, 0] == 0).any():
+                _warn_no_absent_image(self.classes_)
             return y
         classes = self._data_attribute("classes_")
         return encode_localization_target(y, classes=classes)[0]
@@ -217,7 +232,8 @@ class LocalizerEstimator(ImageEstimator):
         """
         return decode_localization(*self._heads(X), threshold=self.presence_threshold)
 
-    def predict_frame(self, X, *, box_format="cxcyhw", pixels=False):
+    def predict_frame(self, X, *, box_format="cxcyhw", pixels=False,
+                      image_sizes=None):
         """Predictions as a DataFrame with class names.
 
         Parameters
@@ -227,34 +243,42 @@ class LocalizerEstimator(ImageEstimator):
             The box columns (see :func:`sklocalize.targets.localization_frame`).
         pixels : bool, default=False
             Boxes in pixels of the fitted image size instead of 0-1.
+        image_sizes : DataFrame or array-like of shape (n_samples, 2), default=None
+            Boxes in pixels of each original photo: the ``info`` of
+            :func:`~sklocalize.datasets.load_images` (its ``width``,
+            ``height`` and ``file`` columns; ``file`` is copied to the
+            frame), the ``y`` of the readers, or each photo's ``(height,
+            width)``. The boxes are relative to the image, so they scale to
+            the photo whatever its size and aspect ratio.
 
         Returns
         -------
         frame : DataFrame
-            ``p_c``, the box columns (NaN where ``p_c = 0``), ``label`` (a name
-            from ``classes_``, None where ``p_c = 0``), ``presence_proba`` and
+            ``file`` (with ``image_sizes`` that has one), ``p_c``, the box
+            columns (NaN where ``p_c = 0``), ``label`` (a name from
+            ``classes_``, None where ``p_c = 0``), ``presence_proba`` and
             ``class_proba`` (the probability of the label).
         """
+        size = self._frame_pixels(pixels, image_sizes)
         presence, boxes, class_proba = self._heads(X)
         y = decode_localization(presence, boxes, class_proba,
                                 threshold=self.presence_threshold)
-        frame = localization_frame(
-            y, self.classes_, box_format=box_format,
-            image_size=self.image_size_ if pixels else None,
-            presence_proba=presence,
-        )
+        frame = localization_frame(y, self.classes_, box_format=box_format,
+                                   image_size=size, presence_proba=presence)
         absent = y[:, 0] == 0
         frame.iloc[np.flatnonzero(absent), 1:5] = np.nan
         frame["class_proba"] = class_proba.max(axis=1)
-        return frame
+        return self._with_files(frame, image_sizes)
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Mean IoU of the predictions (higher is better).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_channels, height, width)
         y : array-like of shape (n_samples, 5 + n_classes) or DataFrame
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-image weights of the mean; None weighs all alike.
 
         Returns
         -------
@@ -263,4 +287,4 @@ class LocalizerEstimator(ImageEstimator):
             absent counts 1, a presence mismatch 0, otherwise the boxes' IoU.
         """
         y_true = self.encode_target(y)
-        return iou_score(y_true, self.predict(X))
+        return iou_score(y_true, self.predict(X), sample_weight=sample_weight)

@@ -5,7 +5,15 @@ layouts of :mod:`sklocalize.targets` (``y_pred`` as returned by the estimators'
 ``predict``). The scorers in :data:`SCORERS` wrap them with
 :func:`sklearn.metrics.make_scorer`, so a name such as ``"iou"`` or a dict of
 names works as ``scoring=`` in :class:`~sklearn.model_selection.GridSearchCV`
-and :func:`~sklearn.model_selection.cross_validate`.
+and :func:`~sklearn.model_selection.cross_validate`. Each scorer belongs to one
+task and refuses an estimator fitted for the other.
+
+``y_true`` and ``y_pred`` must have the same shape, and at least one row: an
+empty input is a ``ValueError``. A metric that no image qualifies for (no
+object present for ``class_accuracy``, say) is NaN, with an
+:class:`~sklearn.exceptions.UndefinedMetricWarning`. The scalar metrics take a
+``sample_weight`` of shape ``(n_samples,)``: the weighted mean over the images
+that qualify (for ``landmark_pck``, each point weighs as its image).
 
 Localization: ``masked_loss``, ``iou_score``, ``localization_accuracy``,
 ``presence_accuracy``, ``class_accuracy``, ``iou_success_curve``.
@@ -21,6 +29,7 @@ and their visible points, with the predicted points as given (so a face that
 ``predict`` calls absent scores its filled-in zeros: a miss is a large error).
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -29,10 +38,15 @@ import torch
 from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import make_scorer
 
-from ._validation import final_estimator
+from ._validation import check_sample_weight, final_estimator
 from .boxes import elementwise_box_iou
-from .nn.losses import LocalizationLoss, landmark_loss
-from .targets import box_mask, check_landmark_target, check_localization_target
+from .nn.losses import LandmarkLoss, LocalizationLoss
+from .targets import (
+    _as_2d_float,
+    box_mask,
+    check_landmark_target,
+    check_localization_target,
+)
 
 __all__ = [
     "SCORERS",
@@ -64,31 +78,65 @@ _LOSS_PARAMS = ("box_loss", "presence_weight", "box_weight", "class_weight", "be
 # input checks
 
 
+def _check_not_empty(y, name):
+    try:
+        n_rows = len(y)
+    except TypeError:  # a scalar: the layout check says what is wrong
+        return
+    if n_rows == 0:
+        raise ValueError(
+            f"{name} is empty: found array with 0 sample(s) (shape="
+            f"{tuple(np.shape(y))}) while a minimum of 1 is required."
+        )
+
+
+def _as_pair(y_true, y_pred, layout):
+    """``y_true`` and ``y_pred`` as float arrays of one shape.
+
+    A difference in shape is reported with both shapes: neither is assumed to
+    be the right one.
+    """
+    _check_not_empty(y_true, "y_true")
+    _check_not_empty(y_pred, "y_pred")
+    y_true = _as_2d_float(y_true, "y_true")
+    y_pred = _as_2d_float(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true and y_pred must have the same number of rows (one per "
+            f"image); got y_true of shape {y_true.shape} and y_pred of shape "
+            f"{y_pred.shape}."
+        )
+    if y_true.shape[1] != y_pred.shape[1]:
+        if layout == "localization":
+            what, size = "5 + n_classes", (lambda k: f"{k - 5} class(es)")
+        else:
+            what, size = "1 + 2 * n_landmarks", (lambda k: f"{(k - 1) / 2:g} "
+                                                   "landmark(s)")
+        raise ValueError(
+            f"y_true and y_pred must have the same number of columns ({what}); "
+            f"got y_true of shape {y_true.shape} ({size(y_true.shape[1])}) and "
+            f"y_pred of shape {y_pred.shape} ({size(y_pred.shape[1])})."
+        )
+    return y_true, y_pred
+
+
 def _check_localization(y_true, y_pred):
+    y_true, y_pred = _as_pair(y_true, y_pred, "localization")
     y_true = check_localization_target(y_true, name="y_true")
     y_pred = check_localization_target(
         y_pred, n_classes=y_true.shape[1] - 5, name="y_pred", allow_missing_box=False,
         allow_empty_box=True,
     )
-    _check_lengths(y_true, y_pred)
     return y_true, y_pred
 
 
 def _check_landmarks(y_true, y_pred):
+    y_true, y_pred = _as_pair(y_true, y_pred, "landmarks")
     y_true = check_landmark_target(y_true, name="y_true")
     y_pred = check_landmark_target(
         y_pred, n_landmarks=(y_true.shape[1] - 1) // 2, name="y_pred"
     )
-    _check_lengths(y_true, y_pred)
     return y_true, y_pred
-
-
-def _check_lengths(y_true, y_pred):
-    if len(y_true) != len(y_pred):
-        raise ValueError(
-            f"y_true and y_pred must have the same number of rows; got {len(y_true)} "
-            f"and {len(y_pred)}."
-        )
 
 
 def _check_threshold(threshold, name="threshold"):
@@ -100,21 +148,33 @@ def _check_threshold(threshold, name="threshold"):
         raise ValueError(f"{name} must be a positive number; got {threshold!r}.")
 
 
-def _mean_or_nan(values, what):
+def _undefined(what, why="no image qualifies", stacklevel=4):
+    warnings.warn(f"{what} is undefined: {why}; returning NaN.",
+                  UndefinedMetricWarning, stacklevel=stacklevel)
+    return float("nan")
+
+
+def _mean_or_nan(values, what, weights=None):
+    """The mean of ``values`` (weighted by ``weights`` if given); NaN, with an
+    UndefinedMetricWarning, when there is none to average."""
+    values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        warnings.warn(
-            f"{what} is undefined: no image qualifies; returning NaN.",
-            UndefinedMetricWarning, stacklevel=3,
-        )
-        return float("nan")
-    return float(np.mean(values))
+        return _undefined(what)
+    if weights is None:
+        return float(np.mean(values))
+    total = np.sum(weights)
+    if total == 0:
+        return _undefined(what, "the images that qualify have a total "
+                                "sample_weight of 0")
+    return float(np.sum(values * weights) / total)
 
 
 # --------------------------------------------------------------------------
 # localization
 
 
-def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
+def masked_loss(y_true, y_pred, *, loss="squared_error", sample_weight=None,
+                **loss_params):
     """The masked localization loss of a prediction (lower is better).
 
     Parameters
@@ -123,7 +183,7 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
         The true seed layout.
     y_pred : array-like of shape (n_samples, 5 + n_classes)
         The prediction in the same layout; ``p_c`` and the class part may be
-        probabilities (``predict`` gives 0/1 and one-hot).
+        probabilities in [0, 1] (``predict`` gives 0/1 and one-hot).
     loss : {"squared_error", "practical"}, default="squared_error"
         ``"squared_error"``: per image, the squared error over all 5 + K
         entries where ``y_true``'s ``p_c = 1`` and over ``p_c`` alone where it
@@ -131,6 +191,8 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
         ``predict``'s 0/1 and one-hot output, which the cross-entropies of
         ``"practical"`` (see :class:`sklocalize.nn.LocalizationLoss`) would
         clip. ``"seed"`` is its deprecated name.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the loss's means; None weighs all alike.
     **loss_params
         The practical form's other parameters (``box_loss``,
         ``presence_weight``, ``box_weight``, ``class_weight``, ``beta``), with
@@ -139,6 +201,8 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
     Returns
     -------
     loss : float
+        The loss; NaN, with an ``UndefinedMetricWarning``, when the weights
+        sum to 0.
 
     Examples
     --------
@@ -155,13 +219,9 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
             f"parameters are {sorted(_LOSS_PARAMS)}."
         )
     criterion = LocalizationLoss(loss=loss, **loss_params)
+    y_true, y_pred = _as_pair(y_true, y_pred, "localization")
     y_true = check_localization_target(y_true, name="y_true")
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_pred.shape != y_true.shape:
-        raise ValueError(
-            f"y_pred must have the shape of y_true {y_true.shape}; got "
-            f"{y_pred.shape}."
-        )
+    weights = check_sample_weight(sample_weight, len(y_true))
     present = y_true[:, 0] == 1
     needed = np.concatenate([y_pred[:, :1], y_pred[present, 1:].reshape(-1, 1)])
     if not np.all(np.isfinite(needed)):
@@ -169,11 +229,30 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", **loss_params):
             "y_pred has NaN or infinite values where y_true needs them (p_c "
             "everywhere, every entry where y_true's p_c = 1)."
         )
-    if np.any((y_pred[:, 0] < 0) | (y_pred[:, 0] > 1)):
-        raise ValueError("y_pred's p_c must be a probability in [0, 1].")
+    with np.errstate(invalid="ignore"):  # NaN: a don't-care entry
+        outside = (y_pred < 0) | (y_pred > 1)
+    rows = np.flatnonzero(outside[:, 0])
+    if rows.size:
+        raise ValueError(
+            f"y_pred's p_c (column 0) must be a probability in [0, 1]; got "
+            f"{float(y_pred[rows[0], 0])!r} in row {rows[0]} ({rows.size} row(s) "
+            "in all)."
+        )
+    rows, cols = np.nonzero(outside[:, 5:])
+    if rows.size:
+        k = y_pred.shape[1] - 5
+        raise ValueError(
+            f"y_pred's class part (columns 5 to {4 + k}: c_1, ..., c_{k}) must hold "
+            f"probabilities in [0, 1]; got {float(y_pred[rows[0], 5 + cols[0]])!r} in "
+            f"row {rows[0]}, column {5 + cols[0]} (c_{cols[0] + 1}) "
+            f"({rows.size} value(s) outside [0, 1] in all)."
+        )
+    if weights is not None and weights.sum() == 0:
+        return _undefined("masked_loss", "the sample_weight sums to 0", 3)
+    extra = {} if weights is None else {"sample_weight": torch.as_tensor(weights)}
     t = torch.as_tensor(np.nan_to_num(y_pred, nan=0.0))
     total, _ = criterion.compute(t[:, 0], t[:, 1:5], t[:, 5:], torch.as_tensor(y_true),
-                                 from_logits=False)
+                                 from_logits=False, **extra)
     return float(total)
 
 
@@ -183,6 +262,7 @@ def per_image_iou(y_true, y_pred):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
 
     Returns
     -------
@@ -191,6 +271,10 @@ def per_image_iou(y_true, y_pred):
         boxes. NaN where the true box is not annotated.
     """
     y_true, y_pred = _check_localization(y_true, y_pred)
+    return _per_image_iou(y_true, y_pred)
+
+
+def _per_image_iou(y_true, y_pred):
     t_present, p_present = y_true[:, 0] == 1, y_pred[:, 0] == 1
     iou = np.where(t_present == p_present, 1.0, 0.0)
     both = t_present & p_present
@@ -201,12 +285,19 @@ def per_image_iou(y_true, y_pred):
     return iou
 
 
-def iou_score(y_true, y_pred):
+def _weights_of(weights, mask):
+    return None if weights is None else weights[mask]
+
+
+def iou_score(y_true, y_pred, *, sample_weight=None):
     """Mean intersection over union over images (higher is better).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the mean; None weighs all alike.
 
     Returns
     -------
@@ -224,25 +315,32 @@ def iou_score(y_true, y_pred):
     >>> round(iou_score(y_true, y_pred), 4)
     0.75
     """
-    iou = per_image_iou(y_true, y_pred)
-    return _mean_or_nan(iou[np.isfinite(iou)], "iou_score")
+    y_true, y_pred = _check_localization(y_true, y_pred)
+    weights = check_sample_weight(sample_weight, len(y_true))
+    iou = _per_image_iou(y_true, y_pred)
+    scored = np.isfinite(iou)
+    return _mean_or_nan(iou[scored], "iou_score", _weights_of(weights, scored))
 
 
-def localization_accuracy(y_true, y_pred, *, iou_threshold=0.5):
+def localization_accuracy(y_true, y_pred, *, iou_threshold=0.5, sample_weight=None):
     """Share of images localized and classified right (the ILSVRC criterion).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
     iou_threshold : float, default=0.5
         The least IoU of a right box.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the share; None weighs all alike.
 
     Returns
     -------
     accuracy : float
         An image is right when truly absent and predicted absent, or present,
         predicted present, with the right class and ``IoU >= iou_threshold``.
-        Images whose true box is not annotated are left out.
+        Images whose true box is not annotated are left out (NaN, with a
+        warning, if none is left).
 
     Examples
     --------
@@ -255,28 +353,36 @@ def localization_accuracy(y_true, y_pred, *, iou_threshold=0.5):
     if not 0 <= iou_threshold <= 1:
         raise ValueError(f"iou_threshold must be in [0, 1]; got {iou_threshold!r}.")
     y_true, y_pred = _check_localization(y_true, y_pred)
-    iou = per_image_iou(y_true, y_pred)
+    weights = check_sample_weight(sample_weight, len(y_true))
+    iou = _per_image_iou(y_true, y_pred)
     same_class = (np.nan_to_num(y_true[:, 5:]).argmax(1) == y_pred[:, 5:].argmax(1))
     right = np.where(y_true[:, 0] == 1, (iou >= iou_threshold) & same_class, iou == 1)
-    return _mean_or_nan(right[np.isfinite(iou)], "localization_accuracy")
+    scored = np.isfinite(iou)
+    return _mean_or_nan(right[scored], "localization_accuracy",
+                        _weights_of(weights, scored))
 
 
-def presence_accuracy(y_true, y_pred):
+def presence_accuracy(y_true, y_pred, *, sample_weight=None):
     """Share of images whose presence (``p_c``) is predicted right.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the share; None weighs all alike.
 
     Returns
     -------
     accuracy : float
+        In [0, 1] (higher is better).
     """
     y_true, y_pred = _check_localization(y_true, y_pred)
-    return float(np.mean(y_true[:, 0] == y_pred[:, 0]))
+    weights = check_sample_weight(sample_weight, len(y_true))
+    return _mean_or_nan(y_true[:, 0] == y_pred[:, 0], "presence_accuracy", weights)
 
 
-def class_accuracy(y_true, y_pred):
+def class_accuracy(y_true, y_pred, *, sample_weight=None):
     """Share of truly present objects whose class is predicted right.
 
     The class is read from ``y_pred``'s class part whatever its ``p_c``; an
@@ -286,6 +392,9 @@ def class_accuracy(y_true, y_pred):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the share; None weighs all alike.
 
     Returns
     -------
@@ -293,12 +402,13 @@ def class_accuracy(y_true, y_pred):
         NaN, with a warning, when no object is present.
     """
     y_true, y_pred = _check_localization(y_true, y_pred)
+    weights = check_sample_weight(sample_weight, len(y_true))
     present = y_true[:, 0] == 1
     cls_pred = np.nan_to_num(y_pred[present, 5:])
     right = (y_true[present, 5:].argmax(1) == cls_pred.argmax(1)) & (
         cls_pred.max(1) > 0
     )
-    return _mean_or_nan(right, "class_accuracy")
+    return _mean_or_nan(right, "class_accuracy", _weights_of(weights, present))
 
 
 def iou_success_curve(y_true, y_pred, *, thresholds=None):
@@ -307,13 +417,17 @@ def iou_success_curve(y_true, y_pred, *, thresholds=None):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
+        The true seed layout and the prediction.
     thresholds : array-like, default=None
         Default: 101 points from 0 to 1.
 
     Returns
     -------
     thresholds : ndarray of shape (n_thresholds,)
+        The thresholds.
     success : ndarray of shape (n_thresholds,)
+        The share of images with an IoU of at least each threshold; NaN, with
+        a warning, when no image has an annotated true box.
     auc : float
         The area under the curve (trapezoidal), in [0, 1] for thresholds from 0
         to 1: the mean IoU, in the limit of fine thresholds.
@@ -321,7 +435,10 @@ def iou_success_curve(y_true, y_pred, *, thresholds=None):
     iou = per_image_iou(y_true, y_pred)
     iou = iou[np.isfinite(iou)]
     t = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds, float)
-    success = np.array([np.mean(iou >= v) if len(iou) else np.nan for v in t])
+    if len(iou) == 0:
+        _undefined("iou_success_curve", stacklevel=3)
+        return t, np.full(len(t), np.nan), float("nan")
+    success = np.array([np.mean(iou >= v) for v in t])
     span = t[-1] - t[0] if len(t) > 1 else 1.0
     return t, success, float(np.trapezoid(success, t) / span)
 
@@ -331,11 +448,18 @@ def iou_success_curve(y_true, y_pred, *, thresholds=None):
 
 
 def _normaliser(y_true, normalize):
-    pts = y_true[:, 1:].reshape(len(y_true), -1, 2)
+    pts = y_true[:, 1:].reshape(len(y_true), (y_true.shape[1] - 1) // 2, 2)
     if isinstance(normalize, str):
         if normalize == "image":
             return np.ones(len(y_true))
         if normalize == "bbox":
+            if pts.shape[1] < 2:
+                raise ValueError(
+                    "normalize='bbox' needs at least 2 landmarks: the bounding box "
+                    "of a single point has no area; y_true has 1 landmark. Use "
+                    "normalize='image' to measure the errors relative to the "
+                    "image size."
+                )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 span = np.nanmax(pts, axis=1) - np.nanmin(pts, axis=1)
@@ -365,15 +489,27 @@ def _point_errors(y_true, y_pred):
     """Per-point distances (NaN where not visible) over truly present faces."""
     y_true, y_pred = _check_landmarks(y_true, y_pred)
     present = y_true[:, 0] == 1
-    t = y_true[present, 1:].reshape(present.sum(), -1, 2)
-    p = y_pred[present, 1:].reshape(present.sum(), -1, 2)
+    shape = (int(present.sum()), (y_true.shape[1] - 1) // 2, 2)
+    t = y_true[present, 1:].reshape(shape)
+    p = y_pred[present, 1:].reshape(shape)
     visible = np.isfinite(t).all(axis=2)
     if np.any(visible & ~np.isfinite(p).all(axis=2)):
         raise ValueError(
             "y_pred has NaN or infinite points where y_true has a visible point."
         )
     err = np.linalg.norm(np.where(visible[..., None], p - t, np.nan), axis=2)
-    return y_true, present, err
+    return y_true, y_pred, present, err
+
+
+def _per_image_nme(y_true, y_pred, normalize):
+    """The NME of the faces that have one, and their rows in ``y_true``."""
+    y_true, _, present, err = _point_errors(y_true, y_pred)
+    norm = _normaliser(y_true[present], normalize)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_err = np.nanmean(err, axis=1) if err.size else np.zeros(0)
+    ok = np.isfinite(mean_err) & (norm > 0)
+    return mean_err[ok] / norm[ok], np.flatnonzero(present)[ok]
 
 
 def per_image_nme(y_true, y_pred, *, normalize="bbox"):
@@ -382,10 +518,12 @@ def per_image_nme(y_true, y_pred, *, normalize="bbox"):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
     normalize : "bbox", "image" or (i, j), default="bbox"
         The length each image's mean point error is divided by: ``"bbox"``, the
-        square root of the area of the true points' bounding box; ``"image"``,
-        nothing (errors in relative units of the image); ``(i, j)``, the true
+        square root of the area of the true points' bounding box (it needs at
+        least 2 landmarks: a ``ValueError`` for one); ``"image"``, nothing
+        (errors in relative units of the image); ``(i, j)``, the true
         distance between landmarks ``i`` and ``j`` (e.g. the eyes: the
         inter-ocular distance).
 
@@ -395,27 +533,26 @@ def per_image_nme(y_true, y_pred, *, normalize="bbox"):
         One value per truly present face with at least one visible point and a
         positive normaliser, in the order of ``y_true``.
     """
-    y_true, present, err = _point_errors(y_true, y_pred)
-    norm = _normaliser(y_true[present], normalize)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean_err = np.nanmean(err, axis=1) if err.size else np.zeros(0)
-    ok = np.isfinite(mean_err) & (norm > 0)
-    return mean_err[ok] / norm[ok]
+    return _per_image_nme(y_true, y_pred, normalize)[0]
 
 
-def landmark_nme(y_true, y_pred, *, normalize="bbox"):
+def landmark_nme(y_true, y_pred, *, normalize="bbox", sample_weight=None):
     """Mean normalised point error over present faces (lower is better).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
     normalize : "bbox", "image" or (i, j), default="bbox"
         See :func:`per_image_nme`.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the mean; None weighs all alike.
 
     Returns
     -------
     nme : float
+        NaN, with a warning, when no face has an NME (see
+        :func:`per_image_nme`).
 
     Examples
     --------
@@ -425,52 +562,70 @@ def landmark_nme(y_true, y_pred, *, normalize="bbox"):
     >>> round(landmark_nme(y_true, y_pred, normalize=(0, 1)), 3)  # (.04 / 2) / .4
     0.05
     """
-    return _mean_or_nan(per_image_nme(y_true, y_pred, normalize=normalize),
-                        "landmark_nme")
+    nme, rows = _per_image_nme(y_true, y_pred, normalize)
+    weights = check_sample_weight(sample_weight, len(y_true))
+    return _mean_or_nan(nme, "landmark_nme", _weights_of(weights, rows))
 
 
-def landmark_pck(y_true, y_pred, *, threshold=0.1, normalize="bbox"):
+def landmark_pck(y_true, y_pred, *, threshold=0.1, normalize="bbox",
+                 sample_weight=None):
     """Percentage of correct keypoints: share of visible points whose error,
     normalised as in :func:`per_image_nme`, is at most ``threshold``.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
     threshold : float, default=0.1
+        The largest normalised error of a correct point.
     normalize : "bbox", "image" or (i, j), default="bbox"
+        See :func:`per_image_nme`.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight, given to each of its points; None weighs all
+        alike.
 
     Returns
     -------
     pck : float
-        In [0, 1] (higher is better).
+        In [0, 1] (higher is better); NaN, with a warning, when no point
+        qualifies.
     """
     _check_threshold(threshold)
-    y_true, present, err = _point_errors(y_true, y_pred)
+    y_true, _, present, err = _point_errors(y_true, y_pred)
+    weights = check_sample_weight(sample_weight, len(y_true))
     norm = _normaliser(y_true[present], normalize)
     ok = norm > 0
     rel = err[ok] / norm[ok, None]
-    rel = rel[np.isfinite(rel)]
-    return _mean_or_nan(rel <= threshold, "landmark_pck")
+    scored = np.isfinite(rel)
+    if weights is not None:
+        weights = np.broadcast_to(weights[present][ok][:, None], rel.shape)[scored]
+    return _mean_or_nan(rel[scored] <= threshold, "landmark_pck", weights)
 
 
-def failure_rate(y_true, y_pred, *, threshold=0.1, normalize="bbox"):
+def failure_rate(y_true, y_pred, *, threshold=0.1, normalize="bbox",
+                 sample_weight=None):
     """Share of present faces whose NME exceeds ``threshold`` (lower is better).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
     threshold : float, default=0.1
+        The largest NME of a face that is not a failure.
     normalize : "bbox", "image" or (i, j), default="bbox"
+        See :func:`per_image_nme`.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the share; None weighs all alike.
 
     Returns
     -------
     rate : float
+        In [0, 1]; NaN, with a warning, when no face has an NME.
     """
     _check_threshold(threshold)
-    return _mean_or_nan(
-        per_image_nme(y_true, y_pred, normalize=normalize) > threshold,
-        "failure_rate",
-    )
+    nme, rows = _per_image_nme(y_true, y_pred, normalize)
+    weights = check_sample_weight(sample_weight, len(y_true))
+    return _mean_or_nan(nme > threshold, "failure_rate", _weights_of(weights, rows))
 
 
 def ced_curve(y_true, y_pred, *, max_error=0.1, n_points=101, normalize="bbox"):
@@ -479,16 +634,21 @@ def ced_curve(y_true, y_pred, *, max_error=0.1, n_points=101, normalize="bbox"):
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
     max_error : float, default=0.1
         The curve runs from 0 to this NME (the usual failure threshold).
     n_points : int, default=101
+        The number of errors on the curve.
     normalize : "bbox", "image" or (i, j), default="bbox"
+        See :func:`per_image_nme`.
 
     Returns
     -------
     errors : ndarray of shape (n_points,)
+        The errors, from 0 to ``max_error``.
     fraction : ndarray of shape (n_points,)
-        Share of faces with NME <= each error.
+        Share of faces with NME <= each error; NaN, with a warning, when no
+        face has an NME.
     auc : float
         Area under the curve divided by ``max_error`` (in [0, 1], higher is
         better).
@@ -501,49 +661,94 @@ def ced_curve(y_true, y_pred, *, max_error=0.1, n_points=101, normalize="bbox"):
     nme = per_image_nme(y_true, y_pred, normalize=normalize)
     errors = np.linspace(0, max_error, n_points)
     if len(nme) == 0:
+        _undefined("ced_curve", stacklevel=3)
         return errors, np.full(n_points, np.nan), float("nan")
     fraction = (nme[None, :] <= errors[:, None]).mean(axis=1)
     return errors, fraction, float(np.trapezoid(fraction, errors) / max_error)
 
 
-def landmark_presence_accuracy(y_true, y_pred):
+def landmark_presence_accuracy(y_true, y_pred, *, sample_weight=None):
     """Share of images whose face presence (``p``) is predicted right.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the share; None weighs all alike.
 
     Returns
     -------
     accuracy : float
+        In [0, 1] (higher is better).
     """
     y_true, y_pred = _check_landmarks(y_true, y_pred)
-    return float(np.mean(y_true[:, 0] == y_pred[:, 0]))
+    weights = check_sample_weight(sample_weight, len(y_true))
+    return _mean_or_nan(y_true[:, 0] == y_pred[:, 0], "landmark_presence_accuracy",
+                        weights)
 
 
-def masked_landmark_loss(y_true, y_pred):
+def masked_landmark_loss(y_true, y_pred, *, sample_weight=None):
     """The seed's masked squared error for landmarks (lower is better).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
+        The true landmark layout and the prediction.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Each image's weight in the mean; None weighs all alike.
 
     Returns
     -------
     loss : float
         Per image ``(p - p_hat)^2`` plus, where ``p = 1``, the squared error of
-        every visible coordinate; averaged over images.
+        every visible coordinate; averaged over images. NaN, with a warning,
+        when the weights sum to 0.
     """
-    y_true, present, _ = _point_errors(y_true, y_pred)
-    y_pred = np.nan_to_num(np.asarray(y_pred, dtype=np.float64))
-    t = torch.as_tensor(y_pred)
-    total, _ = landmark_loss(t[:, 0], t[:, 1:], torch.as_tensor(y_true),
-                             loss="squared_error", from_logits=False)
+    y_true, y_pred, _, _ = _point_errors(y_true, y_pred)
+    weights = check_sample_weight(sample_weight, len(y_true))
+    if weights is not None and weights.sum() == 0:
+        return _undefined("masked_landmark_loss", "the sample_weight sums to 0", 3)
+    extra = {} if weights is None else {"sample_weight": torch.as_tensor(weights)}
+    t = torch.as_tensor(np.nan_to_num(y_pred))
+    total, _ = LandmarkLoss(loss="squared_error").compute(
+        t[:, 0], t[:, 1:], torch.as_tensor(y_true), from_logits=False, **extra)
     return float(total)
 
 
 # --------------------------------------------------------------------------
 # scorers
+
+
+_TASKS = {
+    "localization": "localization (LocalizerEstimator)",
+    "landmarks": "landmarks (LandmarkEstimator)",
+}
+_METRIC_TASKS = {
+    masked_loss: "localization", iou_score: "localization",
+    localization_accuracy: "localization", presence_accuracy: "localization",
+    class_accuracy: "localization", landmark_nme: "landmarks",
+    landmark_pck: "landmarks", failure_rate: "landmarks",
+    landmark_presence_accuracy: "landmarks", masked_landmark_loss: "landmarks",
+}
+
+
+def _fitted_final(estimator):
+    """The estimator that predicts: the last step of a Pipeline, the best
+    estimator of a fitted search."""
+    estimator = final_estimator(estimator)
+    best = getattr(estimator, "best_estimator_", None)
+    return estimator if best is None else _fitted_final(best)
+
+
+def _estimator_task(estimator):
+    """The task a fitted estimator was fitted for, read from its attributes
+    (None when it says nothing, e.g. before fit)."""
+    if hasattr(estimator, "n_landmarks_"):
+        return "landmarks"
+    if hasattr(estimator, "classes_") or hasattr(estimator, "n_classes_"):
+        return "localization"
+    return None
 
 
 class TargetScorer:
@@ -552,22 +757,91 @@ class TargetScorer:
     Built with :func:`sklearn.metrics.make_scorer`; when ``y`` is a DataFrame it
     is first encoded into the seed layout by the (final) estimator's
     ``encode_target``, which knows the classes or landmark names seen at fit.
+    Before scoring it checks that the estimator was fitted for the scorer's
+    task and that ``y`` has the number of classes or landmarks seen at fit.
+    With scikit-learn's metadata routing enabled, :meth:`set_score_request`
+    asks for ``sample_weight`` as for any scikit-learn scorer.
 
     Parameters
     ----------
     score_func : callable
         ``score_func(y_true, y_pred, **kwargs)`` on seed-layout arrays.
     greater_is_better : bool, default=True
+        Whether a higher ``score_func`` is better; if not, the scorer returns
+        its negative.
+    task : {"localization", "landmarks"}, default=None
+        The task ``score_func`` scores; None reads it from the metrics of this
+        module, and leaves it unchecked for another function.
     **kwargs
         Passed to ``score_func``.
     """
 
-    def __init__(self, score_func, *, greater_is_better=True, **kwargs):
+    def __init__(self, score_func, *, greater_is_better=True, task=None, **kwargs):
+        if task is None:
+            task = _METRIC_TASKS.get(score_func)
+        if task is not None and task not in _TASKS:
+            raise ValueError(
+                f"task must be one of {sorted(_TASKS)} or None; got {task!r}."
+            )
         self.score_func = score_func
         self.greater_is_better = greater_is_better
+        self.task = task
         self.kwargs = kwargs
         self._scorer = make_scorer(score_func, greater_is_better=greater_is_better,
                                    **kwargs)
+
+    def _name(self):
+        for name, scorer in SCORERS.items():
+            if (scorer.score_func is self.score_func and not self.kwargs
+                    and scorer.greater_is_better == self.greater_is_better):
+                return name
+        return getattr(self.score_func, "__name__", repr(self.score_func))
+
+    def _check_estimator(self, estimator):
+        task = _estimator_task(estimator)
+        if task is None or self.task is None or task == self.task:
+            return task
+        fitting = sorted(name for name, scorer in SCORERS.items()
+                         if scorer.task == task)
+        raise ValueError(
+            f"The scorer {self._name()!r} scores {_TASKS[self.task]}, but the "
+            f"estimator is a {type(estimator).__name__} fitted for {_TASKS[task]}. "
+            f"The scorers for {task} are {fitting}."
+        )
+
+    def _check_columns(self, estimator, task, y_true):
+        try:
+            shape = np.shape(y_true)
+        except ValueError:  # ragged: the metric says what is wrong
+            return
+        if len(shape) != 2:
+            return
+        n_cols, owner = shape[1], type(estimator).__name__
+        if task == "localization":
+            n_fit = getattr(estimator, "n_classes_", None)
+            if n_fit is None:
+                n_fit = len(estimator.classes_)
+            if n_cols != 5 + n_fit:
+                given = f" ({n_cols - 5} class(es))" if n_cols > 5 else ""
+                raise ValueError(
+                    f"The y given to the scorer {self._name()!r} has {n_cols} "
+                    f"columns{given}, while the {owner} was fitted on {n_fit} "
+                    f"class(es) (5 + n_classes = {5 + n_fit} columns [p_c, b_x, "
+                    "b_y, b_h, b_w, c_1, ..., c_K]). Score it on a y with the "
+                    "classes seen at fit."
+                )
+        elif task == "landmarks":
+            n_fit = estimator.n_landmarks_
+            if n_cols != 1 + 2 * n_fit:
+                given = (f" ({(n_cols - 1) // 2} landmark(s))"
+                         if n_cols >= 3 and n_cols % 2 else "")
+                raise ValueError(
+                    f"The y given to the scorer {self._name()!r} has {n_cols} "
+                    f"columns{given}, while the {owner} was fitted on {n_fit} "
+                    f"landmark(s) (1 + 2 * n_landmarks = {1 + 2 * n_fit} columns "
+                    "[p, x_1, y_1, ..., x_L, y_L]). Score it on a y with the "
+                    "landmarks seen at fit."
+                )
 
     def __call__(self, estimator, X, y_true, **kwargs):
         """Score ``estimator`` on ``X`` against ``y_true`` (greater is better).
@@ -575,16 +849,54 @@ class TargetScorer:
         Parameters
         ----------
         estimator : fitted estimator or Pipeline
+            The estimator to score; its ``predict`` gives ``y_pred``.
         X : array-like
+            The images.
         y_true : array-like or DataFrame
+            The true target, in the seed layout or as a tidy DataFrame.
+        **kwargs
+            Metadata for ``score_func``, such as ``sample_weight``.
 
         Returns
         -------
         score : float
+            ``score_func``'s value, negated when lower is better.
         """
+        final = _fitted_final(estimator)
+        task = self._check_estimator(final)
         if isinstance(y_true, pd.DataFrame):
-            y_true = final_estimator(estimator).encode_target(y_true)
+            y_true = final.encode_target(y_true)
+        self._check_columns(final, task, y_true)
         return self._scorer(estimator, X, y_true, **kwargs)
+
+    def set_score_request(self, **kwargs):
+        """Request metadata, such as ``sample_weight``, for scoring.
+
+        Only available with ``sklearn.set_config(enable_metadata_routing=True)``;
+        see scikit-learn's metadata routing user guide.
+
+        Parameters
+        ----------
+        **kwargs
+            ``param_name=alias``, ``alias`` one of True, False, None or a str.
+
+        Returns
+        -------
+        self : TargetScorer
+            This scorer, with the request set.
+        """
+        self._scorer.set_score_request(**kwargs)
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata this scorer requests (see :meth:`set_score_request`).
+
+        Returns
+        -------
+        routing : MetadataRequest
+            The request of the scorer built by :func:`sklearn.metrics.make_scorer`.
+        """
+        return self._scorer.get_metadata_routing()
 
     def __repr__(self):
         sign = "" if self.greater_is_better else ", greater_is_better=False"
@@ -612,6 +924,7 @@ def get_scorer_names():
     Returns
     -------
     names : list of str
+        Sorted.
     """
     return sorted(SCORERS)
 
@@ -622,23 +935,25 @@ def get_scorer(name):
     Parameters
     ----------
     name : str
-        One of :func:`get_scorer_names`: ``"iou"``, ``"neg_masked_loss"``,
-        ``"localization_accuracy"``, ``"presence_accuracy"``,
-        ``"class_accuracy"``, ``"neg_nme"``, ``"pck"``, ``"neg_failure_rate"``,
+        One of :func:`get_scorer_names`: for localization ``"iou"``,
+        ``"neg_masked_loss"``, ``"localization_accuracy"``,
+        ``"presence_accuracy"``, ``"class_accuracy"``; for landmarks
+        ``"neg_nme"``, ``"pck"``, ``"neg_failure_rate"``,
         ``"landmark_presence_accuracy"``, ``"neg_masked_landmark_loss"``.
 
     Returns
     -------
-    scorer : callable
-        ``scorer(estimator, X, y)``, greater is better.
+    scorer : TargetScorer
+        ``scorer(estimator, X, y)``, greater is better; a new copy, so that
+        :meth:`TargetScorer.set_score_request` leaves :data:`SCORERS` as it is.
 
     Examples
     --------
     >>> from sklocalize.metrics import get_scorer
     >>> scorer = get_scorer("iou")
     """
-    if name not in SCORERS:
+    if not isinstance(name, str) or name not in SCORERS:
         raise ValueError(
             f"Unknown scorer name {name!r}. Expected one of {get_scorer_names()}."
         )
-    return SCORERS[name]
+    return copy.deepcopy(SCORERS[name])

@@ -1,9 +1,12 @@
 """Pictures: boxes and landmarks over images, and scikit-learn-style displays.
 
-Needs matplotlib (the ``plot`` extra). Every function draws on given axes or
-makes its own figure and returns what it drew, so that tests and users can
-inspect it.
+The figures need matplotlib (the ``plot`` extra); :func:`draw_predictions`,
+which draws on the original photos, needs Pillow only. Every figure function
+draws on given axes or makes its own figure and returns what it drew, so that
+tests and users can inspect it.
 """
+
+import os
 
 import numpy as np
 
@@ -11,7 +14,13 @@ from ._validation import final_estimator
 from .boxes import box_convert
 from .metrics import ced_curve, failure_rate, iou_success_curve
 
-__all__ = ["CEDDisplay", "IoUSuccessDisplay", "plot_boxes", "plot_landmarks"]
+__all__ = [
+    "CEDDisplay",
+    "IoUSuccessDisplay",
+    "draw_predictions",
+    "plot_boxes",
+    "plot_landmarks",
+]
 
 
 def _plt():
@@ -33,12 +42,32 @@ def _grid(n, n_cols, axes, size=2.0):
         return axes[0].figure, axes
     n_cols = max(1, min(n_cols, n))
     n_rows = int(np.ceil(n / n_cols))
+    # constrained layout: titles of several lines do not run into the row above
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     axes = axes.ravel()
     for ax in axes[n:]:
         ax.axis("off")
     return fig, axes
+
+
+def _image_list(X):
+    """``X`` as a list of arrays: a 4-D array's images, or a sequence of
+    images of any size (CHW or HWC arrays, PIL images, or file paths, read
+    with their EXIF orientation applied)."""
+    if isinstance(X, np.ndarray) and X.ndim == 4:
+        return list(X)
+    if hasattr(X, "numpy") and getattr(X, "ndim", 0) == 4:  # a torch tensor
+        return list(X.numpy())
+    images = []
+    for image in X:
+        if isinstance(image, (str, os.PathLike)):
+            from PIL import Image, ImageOps
+
+            with Image.open(image) as img:
+                image = np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+        images.append(np.asarray(image))
+    return images
 
 
 def _show_images(X, n_cols, axes):
@@ -77,7 +106,10 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_channels, height, width)
+    X : array-like of shape (n_samples, n_channels, height, width), or list
+        The images: one array, or a list of images of any size each (CHW or
+        HWC arrays, PIL images or file paths), such as the original photos;
+        the boxes are relative, so they fit each image.
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes), default=None
         Seed layouts; true boxes are drawn green and dashed, predicted ones red.
     classes : array-like of shape (n_classes,), default=None
@@ -92,7 +124,7 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
     fig : matplotlib Figure
     axes : ndarray of Axes
     """
-    X = np.asarray(X)
+    X = _image_list(X)
     fig, axes = _show_images(X, n_cols, axes)
     for i, ax in enumerate(axes[: len(X)]):
         title = []
@@ -121,7 +153,9 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_channels, height, width)
+    X : array-like of shape (n_samples, n_channels, height, width), or list
+        The images: one array, or a list of images of any size each (see
+        :func:`plot_boxes`).
     y_true, y_pred : array-like of shape (n_samples, 1 + 2 * n_landmarks)
         True points are green circles, predicted ones red crosses; a yellow
         line joins each true point to its prediction.
@@ -133,7 +167,7 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
     fig : matplotlib Figure
     axes : ndarray of Axes
     """
-    X = np.asarray(X)
+    X = _image_list(X)
     fig, axes = _show_images(X, n_cols, axes)
     for i, ax in enumerate(axes[: len(X)]):
         t = None if y_true is None else np.asarray(y_true, float)[i]
@@ -150,6 +184,138 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
         ax.set_xlim(0, 1)
         ax.set_ylim(1, 0)
     return fig, axes
+
+
+_BOX_COLUMNS = {  # predict_frame's box columns for each box_format
+    "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
+    "cxcywh": ["cx", "cy", "w", "h"],
+    "xyxy": ["x1", "y1", "x2", "y2"],
+    "xywh": ["x1", "y1", "w", "h"],
+}
+
+
+def _frame_boxes(predictions):
+    """The pixel boxes (x1, y1, x2, y2) of a localization predict_frame."""
+    for fmt, cols in _BOX_COLUMNS.items():
+        if all(c in predictions.columns for c in cols):
+            return box_convert(predictions[cols].to_numpy(float), fmt, "xyxy")
+    raise ValueError(
+        "predictions has p_c but no box columns (b_x, b_y, b_h, b_w; cx, cy, w, "
+        f"h; x1, y1, x2, y2; or x1, y1, w, h); got {list(predictions.columns)}."
+    )
+
+
+def _frame_points(predictions):
+    """The pixel points, shape (n, L, 2), of a landmark predict_frame."""
+    xs = [c for c in predictions.columns if c.endswith("_x")
+          and f"{c[:-2]}_y" in predictions.columns]
+    if not xs:  # the unnamed layout x_1, y_1, ...
+        xs = [c for c in predictions.columns if c.startswith("x_")
+              and f"y_{c[2:]}" in predictions.columns]
+        ys = [f"y_{c[2:]}" for c in xs]
+    else:
+        ys = [f"{c[:-2]}_y" for c in xs]
+    if not xs:
+        raise ValueError("predictions has p but no point columns (<name>_x, <name>_y "
+                         f"or x_1, y_1, ...); got {list(predictions.columns)}.")
+    return np.stack([predictions[xs].to_numpy(float),
+                     predictions[ys].to_numpy(float)], axis=2)
+
+
+def draw_predictions(images, predictions, *, out_dir=None, color="red"):
+    """Draw predictions on the original photos, at their own size, and
+    optionally save annotated copies.
+
+    Parameters
+    ----------
+    images : sequence or str or path-like
+        One image per row of ``predictions``: file paths, PIL images or
+        arrays (HWC or CHW, uint8). A folder is read with the ``file``
+        column of ``predictions`` (as ``load_images``' ``info`` gives it).
+    predictions : DataFrame
+        The estimator's ``predict_frame(X, image_sizes=info)``: boxes
+        (``p_c``, a box format's columns, ``label``, ``presence_proba``) or
+        points (``p``, ``<name>_x``, ``<name>_y``), in each photo's pixels.
+        Rows predicted absent draw nothing.
+    out_dir : str or path-like, default=None
+        Where to save the annotated copies, as PNG files named after the
+        ``file`` column (or ``00000.png``, ... without one). None saves
+        nothing.
+    color : str, default="red"
+        Pillow's colour of the boxes, points and labels.
+
+    Returns
+    -------
+    drawn : list
+        The annotated PIL images, or, with ``out_dir``, the paths written.
+
+    Examples
+    --------
+    >>> X, info = load_images("new_photos/")                   # doctest: +SKIP
+    >>> frame = est.predict_frame(X, image_sizes=info)          # doctest: +SKIP
+    >>> draw_predictions("new_photos/", frame, out_dir="drawn")  # doctest: +SKIP
+    """
+    import pandas as pd
+    from PIL import Image, ImageDraw, ImageOps
+
+    if not isinstance(predictions, pd.DataFrame):
+        raise TypeError("predictions must be the DataFrame of an estimator's "
+                        f"predict_frame; got {type(predictions).__name__}.")
+    names = (list(predictions["file"].astype(str)) if "file" in predictions.columns
+             else [f"{i:05d}.png" for i in range(len(predictions))])
+    if isinstance(images, (str, os.PathLike)):
+        if "file" not in predictions.columns:
+            raise ValueError("images is a folder, so predictions needs a file "
+                             "column (give predict_frame the info of load_images).")
+        images = [os.path.join(images, name) for name in names]
+    images = list(images)
+    if len(images) != len(predictions):
+        raise ValueError(f"images holds {len(images)} images for "
+                         f"{len(predictions)} rows of predictions.")
+    boxes = points = None
+    if "p_c" in predictions.columns:
+        boxes, present = _frame_boxes(predictions), predictions["p_c"]
+    elif "p" in predictions.columns:
+        points, present = _frame_points(predictions), predictions["p"]
+    else:
+        raise ValueError("predictions must have a p_c (boxes) or p (points) "
+                         f"column; got {list(predictions.columns)}.")
+    present = present.to_numpy() == 1
+    drawn = []
+    for i, image in enumerate(images):
+        if isinstance(image, (str, os.PathLike)):
+            with Image.open(image) as img:
+                image = ImageOps.exif_transpose(img).convert("RGB")
+        elif not isinstance(image, Image.Image):
+            arr = np.asarray(image)
+            if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3):
+                arr = np.moveaxis(arr, 0, -1)
+            image = Image.fromarray(arr.squeeze()).convert("RGB")
+        else:
+            image = image.convert("RGB")
+        draw = ImageDraw.Draw(image)
+        line = max(1, round(min(image.size) / 150))
+        if present[i] and boxes is not None:
+            x1, y1, x2, y2 = boxes[i]
+            draw.rectangle((x1, y1, x2, y2), outline=color, width=line)
+            text = str(predictions["label"].iloc[i]) if "label" in predictions else ""
+            if "presence_proba" in predictions:
+                text += f" {predictions['presence_proba'].iloc[i]:.2f}"
+            draw.text((x1 + line + 1, y1 + line + 1), text.strip(), fill=color)
+        elif present[i]:
+            r = 1.5 * line + 1
+            for x, y in points[i]:
+                if np.isfinite([x, y]).all():
+                    draw.ellipse((x - r, y - r, x + r, y + r), outline=color,
+                                 width=line)
+        if out_dir is None:
+            drawn.append(image)
+        else:
+            path = os.path.join(out_dir, os.path.splitext(names[i])[0] + ".png")
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            image.save(path)
+            drawn.append(path)
+    return drawn
 
 
 class _CurveDisplay:

@@ -29,8 +29,8 @@ that is not one-hot, a ``p_c`` other than 0 or 1, a wrong number of columns --
 is a ``ValueError`` that names the first offending row.
 
 As a DataFrame (tidy form) the same target has the columns ``p_c, b_x, b_y,
-b_h, b_w, label``, where ``label`` holds the class name (string or integer;
-ignored where ``p_c = 0``). The classes are ordered as
+b_h, b_w, label``, where ``label`` holds the class name (string or number;
+ignored where ``p_c = 0``, needed where ``p_c = 1``). The classes are ordered as
 :class:`sklearn.preprocessing.LabelEncoder` orders them (sorted), and column
 ``c_k`` of the array is ``classes[k - 1]``.
 
@@ -47,14 +47,23 @@ out of the loss and the metrics; a point with only one NaN coordinate, or with a
 coordinate outside [0, 1], is an error. As a DataFrame the columns are ``p,
 x_1, y_1, ..., x_L, y_L`` (or ``p, <name>_x, <name>_y, ...`` with landmark
 names).
+
+Arrays and DataFrames
+---------------------
+Both layouts must hold numbers: a string is refused with a ``TypeError``, even
+a numeric one such as ``"1"`` (convert it first, e.g. with ``astype(float)``);
+booleans are read as 0 and 1. In a DataFrame this holds for every column read
+but ``label``, whose class names may be strings. A DataFrame's other columns
+are ignored, so a frame may carry an image id or a file name alongside.
 """
 
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
 
-from ._validation import check_image_size, check_landmark_names
+from ._validation import check_image_sizes, check_landmark_names
 from .boxes import BOX_FORMATS, box_convert, boxes_to_pixels, clip_boxes
 
 __all__ = [
@@ -79,26 +88,90 @@ N_BOX = 4
 # helpers
 
 
+_STRING_TYPES = (str, bytes)
+
+
+def _string_error(name, value, where):
+    return TypeError(
+        f"{name} must be numeric; got the string {value!r} {where}. Strings are "
+        "not read as numbers, even numeric ones such as '1': convert them first "
+        "(e.g. with astype(float))."
+    )
+
+
+def _refuse_strings(arr, name):
+    """Raise for the first string in ``arr`` (an array of strings or objects)."""
+    flat = arr.reshape(-1)
+    for i, value in enumerate(flat):
+        if isinstance(value, _STRING_TYPES):
+            index = np.unravel_index(i, arr.shape)
+            where = (f"in row {index[0]}, column {index[1]}" if arr.ndim == 2
+                     else f"at index {tuple(int(v) for v in index)}")
+            raise _string_error(name, value.item() if hasattr(value, "item")
+                                else value, where)
+
+
+def _as_float_array(y, name, expected):
+    """``y`` as a new float64 array; strings refused (numeric ones too)."""
+    if hasattr(y, "detach") and hasattr(y, "numpy"):  # torch tensor
+        y = y.detach().cpu().numpy()
+    try:
+        raw = np.asarray(y)
+        if raw.dtype.kind in "USO" and not isinstance(y, np.ndarray):
+            raw = np.array(y, dtype=object)  # the values as given, not as text
+    except (TypeError, ValueError):
+        raw = None
+    if raw is not None and raw.dtype.kind in "USO":
+        _refuse_strings(raw, name)
+    try:
+        return np.array(y if raw is None else raw, dtype=np.float64)  # a copy
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be {expected}; got an object of type "
+            f"{type(y).__name__} that cannot be converted to floats."
+        ) from exc
+
+
 def _as_2d_float(y, name):
     if isinstance(y, pd.DataFrame):
         raise TypeError(  # frames go through the frame readers first
             f"{name} as a DataFrame must be converted with the frame reader first."
         )
-    if hasattr(y, "detach") and hasattr(y, "numpy"):  # torch tensor
-        y = y.detach().cpu().numpy()
-    try:
-        arr = np.array(y, dtype=np.float64)  # always a copy
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name} must be a 2-D array of numbers; got an object of type "
-            f"{type(y).__name__} that cannot be converted to floats."
-        ) from exc
+    arr = _as_float_array(y, name, "a 2-D array of numbers")
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_columns); got an "
             f"array with shape {arr.shape}."
         )
     return arr
+
+
+def _frame_numbers(frame, columns, name):
+    """The ``columns`` of a DataFrame as a float64 array; strings refused."""
+    out = np.empty((len(frame), len(columns)))
+    for j, column in enumerate(columns):
+        series = frame[column]
+        values = series.to_numpy(dtype=object)
+        if not (pd.api.types.is_numeric_dtype(series)
+                or pd.api.types.is_bool_dtype(series)):
+            strings = [i for i, v in enumerate(values) if isinstance(v, _STRING_TYPES)]
+            if strings:
+                raise _string_error(name, values[strings[0]],
+                                    f"in column {column!r}, row {strings[0]}")
+        try:
+            out[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must be numeric; column {column!r} holds values of "
+                f"type(s) {sorted({type(v).__name__ for v in values})} that cannot "
+                "be converted to floats."
+            ) from exc
+    return out
+
+
+def _rows_text(rows, limit=10):
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return f"[{shown}{', ...' if len(rows) > limit else ''}]"
 
 
 def _first_bad_row(bad, name, what):
@@ -114,10 +187,17 @@ def _check_presence(p, name, column):
         _first_bad_row(
             ~np.isfinite(p), name, f"has a NaN or infinite presence ({column})"
         )
-    _first_bad_row(
-        (p != 0) & (p != 1), name,
-        f"has a presence ({column}) that is neither 0 nor 1",
-    )
+    bad = (p != 0) & (p != 1)
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        found = np.unique(p[bad])
+        shown = ", ".join(repr(float(v)) for v in found[:5])
+        raise ValueError(
+            f"{name} has a presence ({column}) that is neither 0 nor 1 in "
+            f"{rows.size} row(s); the first is row {rows[0]}. {column} must be 1 "
+            f"(object present) or 0 (absent); found the value(s) "
+            f"[{shown}{', ...' if len(found) > 5 else ''}]."
+        )
     return p == 1
 
 
@@ -224,14 +304,28 @@ def _frame_labels(frame, name):
 def _classes_from_labels(labels, name):
     labels = list(labels)
     is_str = [isinstance(v, str) for v in labels]
-    is_num = [isinstance(v, (numbers.Number, np.number)) and not isinstance(v, bool)
-              for v in labels]
+    is_num = [isinstance(v, (numbers.Number, np.number))
+              and not isinstance(v, (bool, np.bool_)) for v in labels]
     if not (all(is_str) or all(is_num)):
         raise TypeError(
-            f"The labels in {name} must all be strings or all be numbers; got a "
-            f"mix of types: {sorted({type(v).__name__ for v in labels})}."
+            f"The labels in {name} must all be strings or all be numbers; got "
+            f"values of type(s) {sorted({type(v).__name__ for v in labels})}."
         )
     return np.unique(np.asarray(labels))
+
+
+def _frame_present_labels(frame, present, name):
+    """The labels of the present rows; a present row needs one."""
+    labels = frame["label"]
+    unlabelled = np.flatnonzero(present & pd.isna(labels).to_numpy(dtype=bool))
+    if unlabelled.size:
+        raise ValueError(
+            f"{name} has a present object (p_c = 1) without a class label (NaN or "
+            f"None in column 'label') in {unlabelled.size} row(s): rows "
+            f"{_rows_text(unlabelled.tolist())}. A present object needs a class "
+            "label; set p_c = 0 where no object is present."
+        )
+    return labels.to_numpy(dtype=object)[present]
 
 
 def encode_localization_target(y, classes=None, *, name="y"):
@@ -241,22 +335,27 @@ def encode_localization_target(y, classes=None, *, name="y"):
     ----------
     y : array-like of shape (n_samples, 5 + n_classes) or DataFrame
         The seed layout, or a tidy DataFrame with columns ``p_c, b_x, b_y,
-        b_h, b_w, label``.
+        b_h, b_w, label`` (other columns are ignored). ``p_c`` and the box
+        columns must hold numbers; ``label`` holds the class names (strings
+        or numbers) and is needed where ``p_c = 1``.
     classes : array-like of shape (n_classes,), default=None
         The classes seen at fit. None learns them from ``y``: sorted labels for
         a DataFrame, ``0 .. K-1`` (the column indices) for an array.
     name : str, default="y"
+        The name used in error messages.
 
     Returns
     -------
     y : ndarray of shape (n_samples, 5 + n_classes), dtype float64
         A validated copy.
     classes : ndarray of shape (n_classes,)
+        The classes, in the order of the class columns.
     """
     if isinstance(y, pd.DataFrame):
         _frame_labels(y, name)
-        present_mask = y["p_c"].to_numpy() == 1
-        labels = y["label"].to_numpy()[present_mask]
+        head = _frame_numbers(y, LOCALIZATION_COLUMNS, name)
+        present_mask = _check_presence(head[:, 0], name, "p_c")
+        labels = _frame_present_labels(y, present_mask, name)
         if classes is None:
             if len(labels) == 0:
                 raise ValueError(
@@ -273,7 +372,7 @@ def encode_localization_target(y, classes=None, *, name="y"):
                 f"known classes are {classes.tolist()}."
             )
         arr = np.zeros((len(y), 5 + len(classes)))
-        arr[:, :5] = _as_2d_float(y[list(LOCALIZATION_COLUMNS)].to_numpy(), name)
+        arr[:, :5] = head
         rows = np.flatnonzero(present_mask)
         arr[rows, 5 + np.array([index[v] for v in labels], dtype=int)] = 1
         arr[~present_mask, 5:] = np.nan  # don't care
@@ -284,6 +383,14 @@ def encode_localization_target(y, classes=None, *, name="y"):
     if classes is None:
         classes = np.arange(y.shape[1] - 5)
     return y, np.asarray(classes)
+
+
+def _pixel_sizes(image_size, n_samples):
+    """Each image's ``(height, width)``, shape (n_samples, 2), from one size
+    or per-image sizes (see :func:`localization_frame`)."""
+    height, width = check_image_sizes(image_size, n_samples, name="image_size")
+    return np.column_stack([np.broadcast_to(height, n_samples),
+                            np.broadcast_to(width, n_samples)]).astype(np.float64)
 
 
 def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
@@ -299,8 +406,11 @@ def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
     box_format : {"cxcyhw", "cxcywh", "xyxy", "xywh"}, default="cxcyhw"
         The box columns: ``b_x, b_y, b_h, b_w`` for ``"cxcyhw"``, else
         ``cx, cy, w, h``, ``x1, y1, x2, y2`` or ``x1, y1, w, h``.
-    image_size : tuple of (height, width), default=None
-        Give it to have the boxes in pixels; None keeps them relative.
+    image_size : tuple of (height, width), array-like or DataFrame, default=None
+        Give it to have the boxes in pixels; None keeps them relative. One
+        ``(height, width)`` for all images, an array of shape (n_samples, 2)
+        of each image's, or a DataFrame with ``width`` and ``height``
+        columns (the ``info`` of :func:`~sklocalize.datasets.load_images`).
     presence_proba : array-like of shape (n_samples,), default=None
         Added as a ``presence_proba`` column when given.
 
@@ -326,7 +436,8 @@ def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
         )
     boxes = box_convert(y[:, 1:5], "cxcyhw", box_format)
     if image_size is not None:
-        boxes = boxes_to_pixels(boxes, image_size, fmt=box_format)
+        boxes = boxes_to_pixels(boxes, _pixel_sizes(image_size, len(y)),
+                                fmt=box_format)
     names = {
         "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
         "cxcywh": ["cx", "cy", "w", "h"],
@@ -452,23 +563,51 @@ def _landmark_columns(n_landmarks, landmark_names=None):
     return [c for nm in landmark_names for c in (f"{nm}_x", f"{nm}_y")]
 
 
+_NUMBERED_POINT = re.compile(r"([xy])_([1-9][0-9]*)")
+
+
+def _frame_point_columns(frame, landmark_names, name):
+    """The point columns of a landmark DataFrame, in the layout's order."""
+    if landmark_names is not None:
+        return _landmark_columns(len(landmark_names), landmark_names)
+    numbered = [m for m in (_NUMBERED_POINT.fullmatch(str(c)) for c in frame.columns)
+                if m]
+    if numbered:  # x_1, y_1, ..., x_L, y_L with L the largest number given
+        return _landmark_columns(max(int(m.group(2)) for m in numbered))
+    columns = [str(c) for c in frame.columns]
+    names = [c[:-2] for c in columns if c.endswith("_x") and f"{c[:-2]}_y" in columns]
+    if not names:
+        raise ValueError(
+            f"{name} as a DataFrame must have the columns p, x_1, y_1, ..., x_L, "
+            f"y_L or p, <name>_x, <name>_y, ...; found no point columns in "
+            f"{list(frame.columns)}."
+        )
+    return _landmark_columns(len(names), names)
+
+
 def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"):
     """Validate ``y`` (array or DataFrame) and return it in the seed layout.
 
     Parameters
     ----------
     y : array-like of shape (n_samples, 1 + 2 * n_landmarks) or DataFrame
-        A DataFrame has the columns ``p, x_1, y_1, ...`` or ``p, <name>_x,
-        <name>_y, ...`` (the names from ``landmark_names``, or else every
-        ``<name>_x`` column with a ``<name>_y`` twin, in column order); other
-        columns are ignored.
+        A DataFrame has the presence column ``p`` and the point columns: those
+        of ``landmark_names`` (``<name>_x, <name>_y``); else ``x_1, y_1, ...,
+        x_L, y_L``, ``L`` the largest number in a column named ``x_<i>`` or
+        ``y_<i>``; else every ``<name>_x`` column with a ``<name>_y`` twin, in
+        column order. Other columns are ignored. Every column read must hold
+        numbers.
     n_landmarks : int, default=None
+        The expected number of points; None accepts any number >= 1.
     landmark_names : sequence of str, default=None
+        The point names of a DataFrame's columns; None reads them as above.
     name : str, default="y"
+        The name used in error messages.
 
     Returns
     -------
     y : ndarray of shape (n_samples, 1 + 2 * n_landmarks), dtype float64
+        A validated copy.
     """
     if isinstance(y, pd.DataFrame):
         if "p" not in y.columns:
@@ -476,24 +615,14 @@ def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"
                 f"{name} as a DataFrame must have a presence column 'p' followed by "
                 f"x_1, y_1, ..., x_L, y_L; got {list(y.columns)}."
             )
-        if landmark_names is None:
-            n = sum(1 for c in y.columns if str(c).startswith("x_"))
-            if n == 0:  # named points: <name>_x, <name>_y pairs, in order
-                landmark_names = [str(c)[:-2] for c in y.columns
-                                  if str(c).endswith("_x")
-                                  and f"{str(c)[:-2]}_y" in y.columns]
-        if landmark_names is not None:
-            cols = _landmark_columns(len(landmark_names), landmark_names)
-        else:
-            cols = _landmark_columns(n)
+        cols = _frame_point_columns(y, landmark_names, name)
         missing = [c for c in cols if c not in y.columns]
-        if missing or not cols:
+        if missing:
             raise ValueError(
-                f"{name} as a DataFrame must have the columns p, "
-                f"{', '.join(cols) if cols else 'x_1, y_1, ...'}; missing "
-                f"{missing}, got {list(y.columns)}."
+                f"{name} as a DataFrame must have the columns p, {', '.join(cols)}; "
+                f"missing {missing}, got {list(y.columns)}."
             )
-        y = y[["p", *cols]].to_numpy()
+        y = _frame_numbers(y, ["p", *cols], name)
     return check_landmark_target(y, n_landmarks=n_landmarks, name=name)
 
 
@@ -505,8 +634,10 @@ def landmark_frame(y, landmark_names=None, *, image_size=None, presence_proba=No
     y : array-like of shape (n_samples, 1 + 2 * n_landmarks)
     landmark_names : sequence of str, default=None
         Point names; columns are ``<name>_x, <name>_y``. Default ``x_1, y_1, ...``.
-    image_size : tuple of (height, width), default=None
-        Give it to have the points in pixels (x times width, y times height).
+    image_size : tuple of (height, width), array-like or DataFrame, default=None
+        Give it to have the points in pixels (x times width, y times height):
+        one size for all images, or each image's (see
+        :func:`localization_frame`).
     presence_proba : array-like of shape (n_samples,), default=None
 
     Returns
@@ -518,9 +649,9 @@ def landmark_frame(y, landmark_names=None, *, image_size=None, presence_proba=No
     check_landmark_names(landmark_names, n)
     pts = y[:, 1:].copy()
     if image_size is not None:
-        height, width = check_image_size(image_size)
-        pts[:, 0::2] *= width
-        pts[:, 1::2] *= height
+        sizes = _pixel_sizes(image_size, len(y))
+        pts[:, 0::2] *= sizes[:, 1:]
+        pts[:, 1::2] *= sizes[:, :1]
     frame = pd.DataFrame(pts, columns=_landmark_columns(n, landmark_names))
     frame.insert(0, "p", y[:, 0].astype(int))
     if presence_proba is not None:

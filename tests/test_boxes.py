@@ -178,3 +178,37 @@ def test_clip_boxes():
     np.testing.assert_allclose(px, [[0, 2, 40, 10]])
     cxcyhw = clip_boxes(np.array([[0.9, 0.5, 0.2, 0.4]]), fmt="cxcyhw")
     np.testing.assert_allclose(cxcyhw, [[0.85, 0.5, 0.2, 0.3]])
+
+
+@pytest.mark.parametrize("as_torch", [False, True])
+@pytest.mark.parametrize("where", ["first", "second", "both"])
+def test_a_nan_box_gives_nan_not_zero(as_torch, where):
+    good = np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6], [0.5, 0.5, 0.5, 0.5]])
+    a, b = good.copy(), good[::-1].copy()
+    if where in ("first", "both"):
+        a[0, 2] = np.nan
+    if where in ("second", "both"):
+        b[0, 0] = np.nan
+    if as_torch:
+        a, b = torch.tensor(a), torch.tensor(b)
+    for func in (elementwise_box_iou, elementwise_generalized_box_iou):
+        out = np.asarray(func(a, b))
+        assert np.isnan(out[0]), func.__name__
+        assert np.isfinite(out[1:]).all(), func.__name__
+        assert out[2] == func(good[2:], good[:1])[0]  # the others are unchanged
+    pairwise = np.asarray(box_iou(a, b))
+    assert np.isnan(pairwise[0]).all() if where != "second" else True
+    assert np.isnan(pairwise[:, 0]).all() if where != "first" else True
+    assert np.isfinite(pairwise[1:, 1:]).all()
+
+
+def test_nan_box_check_keeps_giou_gradients_finite_elsewhere():
+    pred = torch.tensor([[0.0, 0.0, 0.2, 0.2], [0.1, 0.1, 0.3, 0.3]],
+                        requires_grad=True)
+    target = torch.tensor([[0.6, 0.6, 0.9, 0.9], [np.nan, 0.1, 0.3, 0.3]])
+    giou = elementwise_generalized_box_iou(pred, target)
+    assert torch.isnan(giou[1]) and torch.isfinite(giou[0])
+    giou[0].backward()
+    # the other pair's gradient is finite (a NaN box's own is not: losses mask
+    # such boxes out before calling it)
+    assert torch.isfinite(pred.grad[0]).all() and pred.grad[0].abs().sum() > 0

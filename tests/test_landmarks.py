@@ -380,3 +380,16 @@ def test_reframe_validation(data):
     X, y = data
     with pytest.raises(ValueError, match="The 'reframe' parameter"):
         tiny(reframe=-1).fit(X, y)
+
+
+def test_predict_frame_in_each_photos_pixels():
+    X, y = tiny_landmarks(n=16)
+    est = tiny_estimator(LandmarkEstimator, landmark_names=FACE_LANDMARKS).fit(X, y)
+    info = pd.DataFrame({"file": ["a.jpg", "b.jpg"], "width": [200, 50],
+                         "height": [100, 80]})
+    relative = est.predict_frame(X[:2])
+    frame = est.predict_frame(X[:2], image_sizes=info)
+    assert frame.columns[0] == "file"
+    name = FACE_LANDMARKS[0]
+    np.testing.assert_allclose(frame[f"{name}_x"], relative[f"{name}_x"] * [200, 50])
+    np.testing.assert_allclose(frame[f"{name}_y"], relative[f"{name}_y"] * [100, 80])

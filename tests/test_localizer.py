@@ -586,3 +586,52 @@ def test_tta_shift_moves_copies_and_maps_boxes_back():
     est.set_params(tta_shift=0)
     np.testing.assert_allclose(est.predict(X)[:, 1:5], pred[:, 1:5], atol=2e-3)
     np.testing.assert_array_equal(X, X_before)
+
+
+def test_fit_warns_when_no_image_is_without_an_object():
+    X, y = tiny_localization(n=16, as_frame=True)
+    present = y["p_c"] == 1
+    with pytest.warns(UserWarning, match=r"no image without an object.*"
+                                         r"background_crops\(X, y\)"):
+        tiny_estimator(LocalizerEstimator).fit(X[present], y[present])
+    one = y[present].assign(label="raccoon")
+    with pytest.warns(UserWarning, match="a single class, 'raccoon'"):
+        tiny_estimator(LocalizerEstimator).fit(X[present], one)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny_estimator(LocalizerEstimator).fit(X, y)
+
+
+@pytest.mark.parametrize("X", [["a.jpg", "b.jpg"], "photos/", np.array(["a.jpg"]),
+                               pd.Series(["a.jpg"])])
+def test_file_paths_as_images_point_to_load_images(X):
+    _, y = tiny_localization(n=2)
+    with pytest.raises(TypeError, match=r"It names files: read them first.*"
+                                        r"load_images"):
+        tiny_estimator(LocalizerEstimator).fit(X, y[: len(X)] if len(X) < 3 else y)
+
+
+def test_predict_frame_in_each_photos_pixels():
+    X, y = tiny_localization(n=16)
+    est = tiny_estimator(LocalizerEstimator).fit(X, y)
+    info = pd.DataFrame({"file": [f"{i}.jpg" for i in range(4)],
+                         "width": [64, 100, 16, 30], "height": [32, 100, 16, 90]})
+    relative = est.predict_frame(X[:4], box_format="xyxy")
+    frame = est.predict_frame(X[:4], box_format="xyxy", image_sizes=info)
+    assert list(frame.columns[:2]) == ["file", "p_c"]
+    assert list(frame["file"]) == list(info["file"])
+    for col, size in (("x1", "width"), ("x2", "width"), ("y1", "height"),
+                      ("y2", "height")):
+        np.testing.assert_allclose(frame[col], relative[col] * info[size])
+    sizes = info[["height", "width"]].to_numpy()
+    by_array = est.predict_frame(X[:4], box_format="xyxy", image_sizes=sizes)
+    pd.testing.assert_frame_equal(by_array, frame.drop(columns="file"))
+    with pytest.raises(ValueError, match="not both"):
+        est.predict_frame(X[:4], pixels=True, image_sizes=info)
+    with pytest.raises(ValueError, match=r"one \(height, width\) per image, shape "
+                                         r"\(4, 2\); got shape \(3, 2\)"):
+        est.predict_frame(X[:4], image_sizes=sizes[:3])
+    with pytest.raises(ValueError, match="needs width and height columns"):
+        est.predict_frame(X[:4], image_sizes=info.drop(columns="height"))

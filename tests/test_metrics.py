@@ -95,7 +95,8 @@ def test_masked_loss_practical_hand_computed():
 
 
 def test_masked_loss_errors():
-    with pytest.raises(ValueError, match="shape of y_true"):
+    with pytest.raises(ValueError, match=r"got y_true of shape \(4, 7\) \(2 "
+                       r"class\(es\)\) and y_pred of shape \(4, 6\) \(1 class\(es\)\)"):
         masked_loss(Y_TRUE, Y_PRED[:, :6])
     with pytest.raises(ValueError, match="loss must be one of"):
         masked_loss(Y_TRUE, Y_PRED, loss="l2")
@@ -116,9 +117,12 @@ def test_masked_loss_errors():
 
 
 def test_metric_input_errors():
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ValueError, match=r"same number of rows \(one per image\); "
+                       r"got y_true of shape \(4, 7\) and y_pred of shape \(3, 7\)"):
         iou_score(Y_TRUE, Y_PRED[:3])
-    with pytest.raises(ValueError, match=r"y_pred must have 5 \+ n_classes = 7"):
+    with pytest.raises(ValueError, match=r"same number of columns \(5 \+ n_classes\)"
+                       r"; got y_true of shape \(4, 7\) \(2 class\(es\)\) and y_pred "
+                       r"of shape \(4, 6\) \(1 class\(es\)\)"):
         iou_score(Y_TRUE, Y_PRED[:, :6])
     bad = Y_PRED.copy()
     bad[0, 0] = 0.7
@@ -222,7 +226,11 @@ def test_scorer_registry():
                  "presence_accuracy", "class_accuracy", "neg_nme", "pck",
                  "neg_failure_rate"]:
         assert name in names
-        assert get_scorer(name) is SCORERS[name]
+        scorer = get_scorer(name)
+        # a copy: setting a metadata request on it leaves the registry alone
+        assert scorer is not SCORERS[name]
+        assert scorer.score_func is SCORERS[name].score_func
+        assert repr(scorer) == repr(SCORERS[name])
     with pytest.raises(ValueError, match="Unknown scorer name 'ioux'"):
         get_scorer("ioux")
 

@@ -87,3 +87,68 @@ def test_ced_display():
     perfect = CEDDisplay.from_predictions(y, y)
     assert perfect.failure_rate == 0.0 and perfect.auc == pytest.approx(1.0,
                                                                           abs=0.01)
+
+
+def test_plot_boxes_takes_photos_of_different_sizes(tmp_path):
+    from PIL import Image
+
+    paths = []
+    for i, (w, h) in enumerate([(40, 20), (16, 30)]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (w, h), (200, 10, 10)).save(paths[-1])
+    y = np.array([[1, .5, .5, .2, .4, 1.0], [0, 0, 0, 0, 0, 0]])
+    fig, axes = plot_boxes(paths, y_pred=y)
+    assert len([p for p in axes[0].patches if isinstance(p, Rectangle)]) == 1
+    arrays = [np.zeros((3, 20, 40)), np.zeros((30, 16, 3), dtype=np.uint8)]
+    plot_boxes(arrays, y_pred=y)
+
+
+def _photo(path, size, box=None):
+    """A dark photo of ``size`` (width, height), white inside the pixel box."""
+    from PIL import Image
+
+    arr = np.zeros((size[1], size[0], 3), dtype=np.uint8)
+    if box is not None:
+        x1, y1, x2, y2 = box
+        arr[y1:y2, x1:x2] = 255
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def test_draw_predictions_draws_each_photos_pixel_boxes(tmp_path):
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    paths = [_photo(tmp_path / "a.png", (60, 40)), _photo(tmp_path / "b.png", (30, 30))]
+    frame = pd.DataFrame({"file": ["a.png", "b.png"], "p_c": [1, 0],
+                          "x1": [10.0, np.nan], "y1": [5.0, np.nan],
+                          "x2": [50.0, np.nan], "y2": [30.0, np.nan],
+                          "label": ["cat", None], "presence_proba": [.9, .1]})
+    written = draw_predictions(tmp_path, frame, out_dir=tmp_path / "drawn")
+    assert [p.endswith(n) for p, n in zip(written, ["a.png", "b.png"])] == [True] * 2
+    from PIL import Image
+
+    a = np.asarray(Image.open(written[0]))
+    assert a.shape == (40, 60, 3)
+    assert (a[5, 10:51] == [255, 0, 0]).all()   # the top edge, in red
+    assert (a[20, 30] == 0).all()                # inside, untouched
+    assert (np.asarray(Image.open(written[1])) == 0).all()  # absent: nothing
+    images = draw_predictions(paths, frame.drop(columns="file"))
+    assert images[0].size == (60, 40)
+    with pytest.raises(ValueError, match="2 rows of predictions"):
+        draw_predictions(paths[:1], frame)
+
+
+def test_draw_predictions_marks_points(tmp_path):
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    frame = pd.DataFrame({"p": [1], "eye_x": [20.0], "eye_y": [10.0]})
+    image = draw_predictions([np.zeros((3, 30, 40), dtype=np.uint8)], frame)[0]
+    drawn = np.asarray(image)
+    assert drawn[:, :, 0].sum() > 0 and drawn[10, 20, 0] == 0  # a ring around it
+    with pytest.raises(ValueError, match="p_c .* or p .* column"):
+        draw_predictions([np.zeros((30, 40, 3), dtype=np.uint8)],
+                         frame.rename(columns={"p": "q"}))

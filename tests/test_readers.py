@@ -62,7 +62,9 @@ def test_degenerate_box_and_missing_file_are_skipped_with_warnings(box_folder):
     with pytest.warns(SkippedRowWarning) as record:
         X, y = load_box_csv(box_folder / "bad.csv", box_folder, image_size=16)
     messages = " ".join(str(w.message) for w in record)
-    assert "line 4: skipped a.png: its box (10, 20, 60, 20) has zero" in messages
+    # a second row of a.png: a second object, left out with its degenerate box
+    assert "line 4: skipped a box of a.png: its box (10, 20, 60, 20) has zero" \
+        in messages
     assert "line 5: skipped missing.png: no such file" in messages
     assert len(X) == len(y) == 3
 
@@ -114,7 +116,8 @@ def test_load_landmark_file_layouts(landmark_folder):
                               image_size=16, landmark_names=["le", "re", "nose"])
     assert X.shape == (2, 3, 16, 16)
     assert list(y.columns) == ["p", "le_x", "le_y", "re_x", "re_y", "nose_x",
-                               "nose_y", "file"]
+                               "nose_y", "file", "width", "height"]
+    assert y["width"].tolist() == [80, 40] and y["height"].tolist() == [80, 20]
     np.testing.assert_allclose(y.iloc[0, 1:7].astype(float),
                                [.25, .25, .75, .25, .5, .5])
     _, inter = load_landmark_file(landmark_folder / "inter.txt", landmark_folder,

@@ -104,12 +104,13 @@ def test_weights_reach_augmented_training_and_the_validation_split(case):
 
 
 @pytest.mark.parametrize("weight, error, match", [
-    (np.ones(5), ValueError, r"must have shape \(24,\).*got shape \(5,\)"),
-    (np.ones((24, 1)), ValueError, r"must have shape \(24,\)"),
-    (np.r_[-1.0, np.ones(23)], ValueError, r"finite and non-negative; got \[-1.0\]"),
-    (np.r_[np.nan, np.ones(23)], ValueError, "finite and non-negative"),
+    (np.ones(5), ValueError, r"shape \(n_samples,\) = \(24,\).*got shape \(5,\)"),
+    (np.ones((24, 1)), ValueError, r"= \(24,\).*got shape \(24, 1\)"),
+    (np.r_[-1.0, np.ones(23)], ValueError, r"non-negative.*got -1.0 at index 0"),
+    (np.r_[np.nan, np.ones(23)], ValueError, "got nan at index 0"),
     (np.zeros(24), ValueError, "must not be all 0"),
-    (np.array(["1"] * 24), TypeError, "sample_weight must be an array of numbers"),
+    (np.array(["1"] * 24), TypeError, "sample_weight must be numeric; got the "
+                                      "string '1'"),
 ])
 def test_bad_weights_are_refused_before_training(weight, error, match):
     X, y = tiny_localization(n=24)
@@ -129,11 +130,16 @@ def test_metadata_routing_brings_the_weights_of_each_fold():
     X, y = tiny_localization(n=24)
     weight = np.arange(1.0, 25.0)
     with sklearn.config_context(enable_metadata_routing=True):
-        est = tiny_estimator(_Recording).set_fit_request(sample_weight=True)
+        est = (tiny_estimator(_Recording).set_fit_request(sample_weight=True)
+               .set_score_request(sample_weight=True))
         result = cross_validate(est, X, y, cv=2, params={"sample_weight": weight},
                                 return_estimator=True, return_indices=True)
-    for fitted, train in zip(result["estimator"], result["indices"]["train"]):
+    for fitted, train, test, score in zip(result["estimator"],
+                                          result["indices"]["train"],
+                                          result["indices"]["test"],
+                                          result["test_score"]):
         np.testing.assert_array_equal(fitted.seen_weight_, weight[train])
+        assert score == fitted.score(X[test], y[test], sample_weight=weight[test])
 
 
 def test_weights_must_be_requested_under_metadata_routing():
@@ -143,3 +149,26 @@ def test_weights_must_be_requested_under_metadata_routing():
                            match="sample_weight"):
             cross_validate(tiny_estimator(LocalizerEstimator), X, y, cv=2,
                            params={"sample_weight": np.ones(24)})
+
+
+def test_score_takes_weights(case):
+    from sklocalize.metrics import iou_score, landmark_nme
+
+    cls, X, y = case
+    est = tiny_estimator(cls).fit(X, y)
+    weight = np.linspace(0.0, 2.0, len(X))
+    metric = iou_score if cls is LocalizerEstimator else landmark_nme
+    sign = 1 if cls is LocalizerEstimator else -1
+    assert est.score(X, y, sample_weight=weight) == pytest.approx(
+        sign * metric(y, est.predict(X), sample_weight=weight))
+    assert est.score(X, y, sample_weight=np.ones(len(X))) == est.score(X, y)
+
+
+def test_a_one_landmark_model_scores_relative_to_the_image():
+    from sklocalize.metrics import landmark_nme
+
+    X, y = tiny_landmarks(n=24)
+    one = y[:, :3]
+    est = tiny_estimator(LandmarkEstimator).fit(X, one)
+    assert est.score(X, one) == pytest.approx(
+        -landmark_nme(one, est.predict(X), normalize="image"))

@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator
 from sklocalize.augment import Augmenter
-from sklocalize.nn.modules import Dropout
+from sklocalize.nn import Dropout
 
 from ._helpers import tiny_estimator, tiny_landmarks, tiny_localization
 

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,8 +63,10 @@ def test_wrong_columns():
         check_localization_target(loc_y(), n_classes=2)
     with pytest.raises(ValueError, match="2-D array"):
         check_localization_target(np.zeros(8))
-    with pytest.raises(TypeError, match="cannot be converted to floats"):
+    with pytest.raises(TypeError, match="y must be numeric; got the string 'a'"):
         check_localization_target([["a"] * 6])
+    with pytest.raises(TypeError, match="cannot be converted to floats"):
+        check_localization_target([[{}] * 6])
 
 
 def test_missing_box_can_be_refused():
@@ -191,3 +195,121 @@ def test_landmark_frame_round_trip_with_names():
 def test_decode_landmarks():
     y = decode_landmarks(np.array([0.7, 0.2]), np.array([[0.1, 1.2], [0.3, 0.3]]))
     np.testing.assert_allclose(y, [[1, 0.1, 1.0], [0, 0, 0]])
+
+
+# --------------------------------------------------------------------------
+# strings, presence values, labels and extra columns
+
+
+def loc_frame(**columns):
+    frame = pd.DataFrame({"p_c": [1, 0, 1], "b_x": [.5, .5, .3], "b_y": [.5, .5, .3],
+                          "b_h": [.2, .2, .1], "b_w": [.4, .4, .1],
+                          "label": ["cat", None, "dog"]})
+    return frame.assign(**columns)
+
+
+@pytest.mark.parametrize("value", ["1", "0.5", "yes", b"1"])
+def test_strings_in_an_array_are_refused_even_numeric_ones(value):
+    y = np.array([[1, .5, .5, .2, .2, 1], [0, 0, 0, 0, 0, 0]], dtype=object)
+    y[1, 2] = value
+    with pytest.raises(TypeError, match=rf"y must be numeric; got the string "
+                       rf"{re.escape(repr(value))} in row 1, column 2"):
+        check_localization_target(y)
+    with pytest.raises(TypeError, match="y_true must be numeric"):
+        check_landmark_target(y[:, :5], name="y_true")
+
+
+def test_strings_in_a_list_are_reported_as_given():
+    # a list mixing numbers and strings: the string is named, not the 1 before
+    with pytest.raises(TypeError, match=r"got the string '0\.5' in row 0, column 1"):
+        check_localization_target([[1, "0.5", .5, .2, .2, 1]])
+    with pytest.raises(TypeError, match=r"got the string '1' in row 0, column 0"):
+        check_landmark_target(np.array([["1", ".2", ".3"]]))
+
+
+@pytest.mark.parametrize("column,values", [
+    ("p_c", ["1", "0", "1"]), ("p_c", ["yes", "no", "yes"]),
+    ("b_w", [.4, .4, "0.1"]),
+])
+def test_strings_in_the_numeric_frame_columns_are_refused(column, values):
+    frame = loc_frame(**{column: values})
+    bad = next(i for i, v in enumerate(values) if isinstance(v, str))
+    with pytest.raises(TypeError, match=rf"y must be numeric; got the string "
+                       rf"'{values[bad]}' in column '{column}', row {bad}"):
+        encode_localization_target(frame)
+
+
+def test_frame_presence_as_booleans_or_nullable_integers_is_read():
+    for p_c in ([True, False, True], pd.array([1, 0, 1], dtype="Int64")):
+        y, classes = encode_localization_target(loc_frame(p_c=p_c))
+        assert y[:, 0].tolist() == [1, 0, 1] and classes.tolist() == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("p_c,found", [([1, 2, 1], r"\[2\.0\]"),
+                                       ([0.5, 0, 3], r"\[0\.5, 3\.0\]")])
+def test_presence_other_than_0_or_1_names_p_c_and_the_values(p_c, found):
+    with pytest.raises(ValueError, match=rf"presence \(p_c\) that is neither 0 nor "
+                       rf"1 .*found the value\(s\) {found}"):
+        encode_localization_target(loc_frame(p_c=p_c))
+    y = loc_y()
+    y[:, 0] = p_c
+    with pytest.raises(ValueError, match=rf"p_c must be 1 .*found the value\(s\) "
+                       rf"{found}"):
+        check_localization_target(y)
+    lm = lm_y()
+    lm[:, 0] = p_c[:2]
+    if set(p_c[:2]) - {0, 1}:
+        with pytest.raises(ValueError, match=r"presence \(p\) that is neither"):
+            check_landmark_target(lm)
+
+
+@pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
+@pytest.mark.parametrize("labels", [[3, 1], ["cat", "dog"]])
+def test_present_object_without_label_names_the_rows(missing, labels):
+    frame = loc_frame(p_c=[1, 1, 1], label=[labels[0], missing, labels[1]])
+    frame.loc[3] = [1, .5, .5, .2, .2, missing]
+    match = (r"present object \(p_c = 1\) without a class label .* in 2 row\(s\): "
+             r"rows \[1, 3\]\. A present object needs a class label")
+    with pytest.raises(ValueError, match=match):
+        encode_localization_target(frame)
+    with pytest.raises(ValueError, match=match):  # also against known classes
+        encode_localization_target(frame, classes=np.array(sorted(labels)))
+    # where p_c = 0 a missing label is fine
+    frame.loc[[1, 3], "p_c"] = 0
+    assert encode_localization_target(frame)[1].tolist() == sorted(labels)
+
+
+def test_localization_frame_extra_columns_are_ignored():
+    frame = loc_frame(image_id=["a.png", "b.png", "c.png"], presence_proba=[.9, .1, .8])
+    y, classes = encode_localization_target(frame)
+    np.testing.assert_array_equal(y, encode_localization_target(loc_frame())[0])
+
+
+@pytest.mark.parametrize("extra", ["image_id", "x_center", "file_x", "path", "x_0",
+                                   "presence_proba", "x_01"])
+def test_landmark_frame_extra_columns_are_ignored(extra):
+    frame = landmark_frame(check_landmark_target(lm_y()))
+    expected = encode_landmark_target(frame)
+    value = ["a", "b"] if extra == "path" else [.3, .7]
+    got = encode_landmark_target(frame.assign(**{extra: value}))
+    np.testing.assert_array_equal(got, expected)
+    named = landmark_frame(check_landmark_target(lm_y()), ["le", "re", "nose"])
+    expected = encode_landmark_target(named)
+    got = encode_landmark_target(named.assign(**{extra: value}))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(
+        encode_landmark_target(named.assign(**{extra: value}),
+                               landmark_names=["le", "re", "nose"]), expected)
+
+
+def test_landmark_frame_numbered_columns_must_be_complete():
+    frame = landmark_frame(check_landmark_target(lm_y()))
+    with pytest.raises(ValueError, match=r"missing \['y_4'\]"):
+        encode_landmark_target(frame.assign(x_4=[.1, .2]))
+    with pytest.raises(ValueError, match=r"missing \['x_2', 'y_2'\]"):
+        encode_landmark_target(frame.drop(columns=["x_2", "y_2"]))
+    with pytest.raises(ValueError, match="found no point columns"):
+        encode_landmark_target(frame[["p"]].assign(image_id=[1, 2]))
+    with pytest.raises(TypeError, match=r"y must be numeric; got the string '1' in "
+                       r"column 'p', row 0"):
+        encode_landmark_target(frame.astype({"p": str}))

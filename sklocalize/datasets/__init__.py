@@ -1,5 +1,6 @@
-"""Data sets: generators and readers for data on disk."""
+"""Data sets: generators, readers for data on disk, and background crops."""
 
+from ._crops import background_crops
 from ._generators import (
     FACE_FLIP_PAIRS,
     FACE_LANDMARKS,
@@ -7,15 +8,20 @@ from ._generators import (
     make_landmarks,
     make_localization,
 )
-from ._readers import SkippedRowWarning, load_box_csv, load_landmark_file
+from ._images import SkippedRowWarning, load_images
+from ._readers import load_box_csv, load_boxes, load_landmark_file, load_landmarks
 
 __all__ = [
     "FACE_FLIP_PAIRS",
     "FACE_LANDMARKS",
     "SHAPES",
     "SkippedRowWarning",
+    "background_crops",
     "load_box_csv",
+    "load_boxes",
+    "load_images",
     "load_landmark_file",
+    "load_landmarks",
     "make_landmarks",
     "make_localization",
 ]

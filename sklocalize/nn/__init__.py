@@ -9,10 +9,11 @@ from .losses import (
     localization_loss,
     wing_loss,
 )
-from .modules import ConvTrunk, LandmarkNet, LocalizerNet, SoftArgmax2d
+from .modules import ConvTrunk, Dropout, LandmarkNet, LocalizerNet, SoftArgmax2d
 
 __all__ = [
     "ConvTrunk",
+    "Dropout",
     "LandmarkLoss",
     "LandmarkNet",
     "LocalizationLoss",

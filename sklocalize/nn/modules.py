@@ -25,7 +25,7 @@ from torch import nn
 from ..boxes import box_convert
 from ..geometry import cell_centres
 
-__all__ = ["ConvTrunk", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
+__all__ = ["ConvTrunk", "Dropout", "LandmarkNet", "LocalizerNet", "SoftArgmax2d"]
 
 
 def _check_sizes(**values):
