@@ -23,7 +23,14 @@ extensions = [
 ]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# set_*_request are scikit-learn's generated metadata-routing methods (the
+# user guide shows them); their docstrings refer to scikit-learn's glossary,
+# which resolves only through intersphinx
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": False,
+    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request",
+}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 

@@ -24,6 +24,7 @@ criterion's names and defaults (``_params.loss_defaults``).
 import contextlib
 import inspect
 import numbers
+import os
 import warnings
 from numbers import Integral, Real
 
@@ -72,7 +73,9 @@ from ._validation import (
 from .augment import Augmenter
 from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
+from .nn.backbones import load_backbone_weights
 from .nn.losses import LOSSES
+from .nn.modules import BACKBONES
 from .tta import predict_outputs
 
 
@@ -144,14 +147,19 @@ class ImageEstimator(NeuralNet):
         "augment": [None, "boolean", StrOptions({"default"}), HasMethods(["check"])],
         "tta_flip": ["boolean"],
         "tta_shift": [Interval(Real, 0, None, closed="left")],
+        "backbone": [StrOptions(set(BACKBONES))],
+        "backbone_weights": [None, str, os.PathLike, dict],
+        "backbone_lr_scale": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(self, module, criterion, *, optimizer=torch.optim.AdamW, lr=1e-3,
                  max_epochs=20, batch_size=64, train_split=None, callbacks=None,
                  warm_start=False, verbose=0, device="cpu", random_state=None,
                  image_shape=None, presence_threshold=0.5, augment="default",
-                 tta_flip=False, tta_shift=0.0, iterator_train=DataLoader,
-                 iterator_valid=DataLoader, dataset=ImageDataset, **kwargs):
+                 tta_flip=False, tta_shift=0.0, backbone="scratch",
+                 backbone_weights="imagenet", backbone_lr_scale=0.1,
+                 iterator_train=DataLoader, iterator_valid=DataLoader,
+                 dataset=ImageDataset, **kwargs):
         super().__init__(
             module, criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=batch_size, iterator_train=iterator_train,
@@ -164,6 +172,9 @@ class ImageEstimator(NeuralNet):
         self.augment = augment
         self.tta_flip = tta_flip
         self.tta_shift = tta_shift
+        self.backbone = backbone
+        self.backbone_weights = backbone_weights
+        self.backbone_lr_scale = backbone_lr_scale
 
     # ------------------------------------------------------------------
     # parameters
@@ -390,6 +401,15 @@ class ImageEstimator(NeuralNet):
         accepts them. An already built module instance is used as it is.
         """
         kwargs = self.get_params_for("module")
+        takes_backbone = (inspect.isclass(self.module)
+                          and "backbone" in init_params(self.module))
+        if takes_backbone:
+            kwargs.setdefault("backbone", self.backbone)
+        elif self.backbone != "scratch":
+            raise ValueError(
+                f"backbone={self.backbone!r} needs a module class that takes a "
+                f"backbone (LocalizerNet, LandmarkNet); got module={self.module!r}."
+            )
         if inspect.isclass(self.module) or kwargs:
             sizes = {**self._task().module_sizes(),
                      "in_channels": getattr(self, "n_channels_", None),
@@ -407,10 +427,36 @@ class ImageEstimator(NeuralNet):
             kwargs = {**kwargs, **sizes}
         with _naming_parameters("module", self.get_params_for("module")):
             module = self.initialized_instance(self.module, kwargs)
+        if self._pretrained() and self._rng is not None:
+            # at fit only: a loaded estimator's weights replace these anyway
+            load_backbone_weights(module.trunk, self.backbone_weights)
         # channels_last: faster for convolutions on CPUs (docs/benchmarks.rst,
         # bench-channels-last)
         self.module_ = module.to(memory_format=torch.channels_last)
         return self
+
+    def _pretrained(self):
+        """Whether the trunk starts from pretrained weights."""
+        return self.backbone != "scratch" and self.backbone_weights is not None
+
+    def get_params_for(self, prefix):
+        """skorch's, with a pretrained trunk's learning rate scaled by
+        ``backbone_lr_scale`` (a parameter group ``trunk.*``) unless
+        ``optimizer__param_groups`` is set.
+
+        Parameters
+        ----------
+        prefix : str
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params_for(prefix)
+        if prefix == "optimizer" and self._pretrained():
+            lr = params.get("lr", self.lr) * self.backbone_lr_scale
+            params.setdefault("param_groups", [("trunk.*", {"lr": lr})])
+        return params
 
     def initialize_optimizer(self, *args, **kwargs):
         """skorch's, an error from the optimizer's constructor naming the

@@ -35,6 +35,24 @@ SHARED_PARAMETERS = """\
         Seeds the weights, the shuffling, the augmentation and the validation
         split. An int makes fits reproducible; the global torch RNG is left as
         it was.
+    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
+        The network's trunk: the package's own, trained from scratch, or
+        MobileNetV2 (torchvision's layout, ImageNet normalisation inside:
+        pass 0-1 or uint8 images as usual). ``"scratch"``, because every
+        default here was chosen with it; a pretrained trunk is for small
+        sets of real photos.
+    backbone_weights : "imagenet", str, path-like, dict or None, default="imagenet"
+        The pretrained trunk's starting weights, loaded at ``fit``:
+        ``"imagenet"`` (torchvision's file, found offline; see
+        :func:`sklocalize.nn.backbones.resolve_weights`), a state-dict file
+        (read with ``weights_only=True``, its keys and shapes checked), a
+        state dict, or None for random weights. Unused with
+        ``backbone="scratch"``.
+    backbone_lr_scale : float, default=0.1
+        A pretrained trunk learns at ``lr`` times this (a ``trunk.*``
+        parameter group, unless ``optimizer__param_groups`` is given), so
+        that the heads, new, learn faster than the features, which start
+        good; 0.1, the usual fine-tuning ratio.
     image_shape : tuple of int, default=None
         ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
         ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so

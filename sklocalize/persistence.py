@@ -15,6 +15,7 @@ optimizers and data loaders; any other must be passed to :func:`load`.
 import importlib
 import inspect
 import json
+import os
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -65,8 +66,8 @@ def _encode(value, name):
         return {"__ndarray__": value.tolist(), "dtype": value.dtype.str}
     if isinstance(value, np.ndarray) and value.dtype.kind == "O":
         return {"__ndarray__": [_encode(v, name) for v in value], "dtype": "O"}
-    if isinstance(value, torch.device):
-        return str(value)
+    if isinstance(value, (torch.device, os.PathLike)):
+        return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
     if inspect.isclass(value) or inspect.isfunction(value):
         return {"__class__": f"{value.__module__}:{value.__qualname__}"}
     params = _init_values(value)

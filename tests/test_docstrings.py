@@ -14,6 +14,7 @@ MODULES = [
     "sklocalize.callbacks", "sklocalize.datasets", "sklocalize.plotting",
     "sklocalize.parallel", "sklocalize.tasks", "sklocalize.geometry",
     "sklocalize.dataset", "sklocalize.tta", "sklocalize.persistence",
+    "sklocalize.nn.backbones",
 ]
 NEEDS_EXAMPLES = {"LocalizerEstimator", "LandmarkEstimator"}
 # constants and type aliases carry no docstring of their own

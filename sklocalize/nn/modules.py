@@ -174,6 +174,34 @@ class ConvTrunk(nn.Module):
         return (x, outs) if return_stages else x
 
 
+BACKBONES = ("scratch", "mobilenet_v2")
+
+
+def build_trunk(backbone, in_channels, width, depth, stem_stride):
+    """The trunk a network's ``backbone`` names (see :class:`LocalizerNet`).
+
+    Parameters
+    ----------
+    backbone : {"scratch", "mobilenet_v2"}
+    in_channels, width, depth, stem_stride
+        The image channels, and the shape of a ``"scratch"`` trunk.
+
+    Returns
+    -------
+    trunk : nn.Module
+        With ``ConvTrunk``'s interface: ``forward(x, return_stages)``,
+        ``out_channels``, ``stage_channels``, ``stage_strides``.
+    """
+    if backbone == "scratch":
+        return ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
+    if backbone == "mobilenet_v2":
+        from .backbones import MobileNetV2
+
+        # stride 4 too, for the heads' fine maps (edge_stride, heatmap_stride)
+        return MobileNetV2(in_channels, out_strides=(4, 8, 16, 32))
+    raise ValueError(f"backbone must be one of {BACKBONES}; got {backbone!r}.")
+
+
 class _GridHead(nn.Module):
     """Pool a feature map to a ``grid x grid`` map, flatten, MLP to ``n_out``.
 
@@ -217,6 +245,13 @@ class LocalizerNet(_ImageNetBase):
         Number of classes (set by the estimator from ``y``).
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
+    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
+        The trunk: ``"scratch"``, the package's :class:`ConvTrunk`
+        (``width``, ``depth`` and ``stem_stride`` shape it), or
+        ``"mobilenet_v2"``, :class:`~sklocalize.nn.backbones.MobileNetV2`
+        with torchvision's layout, for ImageNet weights (the estimators load
+        them; ``width``, ``depth`` and ``stem_stride`` do not apply).
+        ``"scratch"``, the trunk every benchmark default was chosen with.
     width : int, default=48
         Width of the trunk's first stage (see :class:`ConvTrunk`). 48 gave
         the best Caltech-3 mean IoU for the training time, against 32 and 64
@@ -267,9 +302,10 @@ class LocalizerNet(_ImageNetBase):
     [(2,), (2, 4), (2, 3)]
     """
 
-    def __init__(self, n_classes, in_channels=3, width=48, depth="auto", grid=4,
-                 hidden=256, dropout=0.0, stem_stride="auto", box_head="edges",
-                 edge_stride=4, edge_top_down="direct", image_size=None):
+    def __init__(self, n_classes, in_channels=3, backbone="scratch", width=48,
+                 depth="auto", grid=4, hidden=256, dropout=0.0, stem_stride="auto",
+                 box_head="edges", edge_stride=4, edge_top_down="direct",
+                 image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         depth = resolve_depth(depth, image_size, stem_stride)
@@ -281,7 +317,7 @@ class LocalizerNet(_ImageNetBase):
             raise ValueError(f"edge_top_down must be one of {_TOP_DOWN}; got "
                              f"{edge_top_down!r}.")
         self.box_head = box_head
-        self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
+        self.trunk = build_trunk(backbone, in_channels, width, depth, stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(Dropout(dropout), nn.Linear(c, 1))
@@ -421,6 +457,13 @@ class LandmarkNet(_ImageNetBase):
         Number of points (set by the estimator from ``y``).
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
+    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
+        The trunk: ``"scratch"``, the package's :class:`ConvTrunk`
+        (``width``, ``depth`` and ``stem_stride`` shape it), or
+        ``"mobilenet_v2"``, :class:`~sklocalize.nn.backbones.MobileNetV2`
+        with torchvision's layout, for ImageNet weights (the estimators load
+        them; ``width``, ``depth`` and ``stem_stride`` do not apply).
+        See :class:`LocalizerNet`.
     width : int, default=32
         Width of the trunk's first stage (see :class:`ConvTrunk`).
     depth : int or "auto", default=4
@@ -458,9 +501,9 @@ class LandmarkNet(_ImageNetBase):
     [(2,), (2, 10)]
     """
 
-    def __init__(self, n_landmarks, in_channels=3, width=32, depth=4,
-                 head="heatmap", heatmap_stride=4, grid=4, hidden=256, dropout=0.0,
-                 stem_stride="auto", image_size=None):
+    def __init__(self, n_landmarks, in_channels=3, backbone="scratch", width=32,
+                 depth=4, head="heatmap", heatmap_stride=4, grid=4, hidden=256,
+                 dropout=0.0, stem_stride="auto", image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         depth = resolve_depth(depth, image_size, stem_stride)
@@ -471,7 +514,7 @@ class LandmarkNet(_ImageNetBase):
                 f"head must be 'heatmap' or 'regression'; got {head!r}."
             )
         self.head = head
-        self.trunk = ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
+        self.trunk = build_trunk(backbone, in_channels, width, depth, stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(Dropout(dropout), nn.Linear(c, 1))
