@@ -239,8 +239,9 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
         Rows predicted absent draw nothing.
     out_dir : str or path-like, default=None
         Where to save the annotated copies, as PNG files named after the
-        ``file`` column (or ``00000.png``, ... without one). None saves
-        nothing.
+        ``file`` column (its folders kept below ``out_dir``; a name that is
+        absolute or leads out of it keeps only its last part), or
+        ``00000.png``, ... without one. None saves nothing.
     color : str, default="red"
         Pillow's colour of the boxes, points and labels.
 
@@ -311,7 +312,10 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
         if out_dir is None:
             drawn.append(image)
         else:
-            path = os.path.join(out_dir, os.path.splitext(names[i])[0] + ".png")
+            name = os.path.normpath(names[i])
+            if os.path.isabs(name) or name.startswith(os.pardir):
+                name = os.path.basename(name)  # never write outside out_dir
+            path = os.path.join(out_dir, os.path.splitext(name)[0] + ".png")
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             image.save(path)
             drawn.append(path)

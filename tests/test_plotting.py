@@ -152,3 +152,18 @@ def test_draw_predictions_marks_points(tmp_path):
     with pytest.raises(ValueError, match="p_c .* or p .* column"):
         draw_predictions([np.zeros((30, 40, 3), dtype=np.uint8)],
                          frame.rename(columns={"p": "q"}))
+
+
+def test_draw_predictions_never_writes_outside_out_dir(tmp_path):
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    frame = pd.DataFrame({"file": ["../escape.jpg", "/abs/photo.jpg", "sub/a.jpg"],
+                          "p": [0, 0, 0], "x_1": [0.0] * 3, "y_1": [0.0] * 3})
+    images = [np.zeros((8, 8, 3), dtype=np.uint8)] * 3
+    out = tmp_path / "out"
+    written = draw_predictions(images, frame, out_dir=out)
+    assert [p.replace(str(out), "") for p in written] == [
+        "/escape.png", "/photo.png", "/sub/a.png"]
+    assert not (tmp_path / "escape.png").exists()
