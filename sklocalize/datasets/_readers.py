@@ -307,15 +307,8 @@ def _read_boxes(annotations, images, *, format, image_size, multiple, color, cla
 
     arrays, rows = [], []
     counts = {"clipped": 0, "stored": 0, "scaled": 0}
-    for entry in entries:
-        file = image_path(folder, entry.name, entry.where, allow_outside)
-        if not file.is_file():
-            notes.append(f"{entry.where}: skipped {entry.name}: no such file in "
-                         f"{folder}.")
-            continue
-        image = read_or_skip(file, color, size, on_error, notes, entry.where)
-        if image is None:
-            continue
+    for entry, image in _read_entries(entries, folder, allow_outside, color, size,
+                                      on_error, notes):
         row = _box_row(entry, image, fmt == "yolo", counts, notes)
         if row is not None:
             arrays.append(image.array)
@@ -365,6 +358,20 @@ def _box_row(entry, image, relative, counts, notes):
                      "image.")
         return None
     return (1, *box_convert(inside, "xyxy", "cxcyhw"), obj.label)
+
+
+def _read_entries(entries, folder, allow_outside, color, size, on_error, notes):
+    """Each entry with its image read from ``folder``; an entry whose file is
+    missing, or unreadable with ``on_error="skip"``, is left out with a note."""
+    for entry in entries:
+        file = image_path(folder, entry.name, entry.where, allow_outside)
+        if not file.is_file():
+            notes.append(f"{entry.where}: skipped {entry.name}: no such file in "
+                         f"{folder}.")
+            continue
+        image = read_or_skip(file, color, size, on_error, notes, entry.where)
+        if image is not None:
+            yield entry, image
 
 
 @_shared_docs
@@ -640,15 +647,8 @@ def _read_landmarks(annotations, images, *, format, image_size, landmark_names,
                              what="faces")
 
     arrays, rows = [], []
-    for entry in entries:
-        file = image_path(folder, entry.name, entry.where, allow_outside)
-        if not file.is_file():
-            notes.append(f"{entry.where}: skipped {entry.name}: no such file in "
-                         f"{folder}.")
-            continue
-        image = read_or_skip(file, color, size, on_error, notes, entry.where)
-        if image is None:
-            continue
+    for entry, image in _read_entries(entries, folder, allow_outside, color, size,
+                                      on_error, notes):
         if entry.objects:
             pts = (entry.objects[0] + pixel_offset) / [image.width, image.height]
             pts[~((pts >= 0) & (pts <= 1)).all(axis=1)] = np.nan  # off the image

@@ -458,12 +458,7 @@ class LandmarkNet(_ImageNetBase):
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
     backbone : {"scratch", "mobilenet_v2"}, default="scratch"
-        The trunk: ``"scratch"``, the package's :class:`ConvTrunk`
-        (``width``, ``depth`` and ``stem_stride`` shape it), or
-        ``"mobilenet_v2"``, :class:`~sklocalize.nn.backbones.MobileNetV2`
-        with torchvision's layout, for ImageNet weights (the estimators load
-        them; ``width``, ``depth`` and ``stem_stride`` do not apply).
-        See :class:`LocalizerNet`.
+        The trunk; see :class:`LocalizerNet`.
     width : int, default=32
         Width of the trunk's first stage (see :class:`ConvTrunk`).
     depth : int or "auto", default=4
