@@ -10,6 +10,8 @@ run on the same split:
   with ``tta_flip``, without its test-time shifts (``tta_shift=0``) and without
   its re-framing pass (``reframe=0``); and the same trained without zoom and
   shift (the faces kept as LFW frames them), the previous default;
+- the same estimator with the ImageNet MobileNetV2 trunk
+  (``backbone="mobilenet_v2"``; ``make bench-deps`` installs the weights);
 - the mean shape of the training faces;
 - HOG features (scikit-image) + Ridge;
 - dlib's shape predictor (ensemble of regression trees, the ``dlib-bin`` wheel)
@@ -19,7 +21,9 @@ Metrics: mean point error divided by the inter-ocular distance (NME, %), the
 failure rate (share of faces above 10%), PCK at 10% of the inter-ocular
 distance, training seconds; a CED plot. The test faces are also re-framed, as a
 face detector that frames faces differently would: zoomed out (the face at 1/1.5
-and 1/2 of its size, padded with the image mean) and shifted by 10% of the image.
+and 1/2 of its size, padded with the image mean), zoomed in (1.5x and 2x,
+cropped to the frame; points pushed out are not visible and not scored) and
+shifted by 10% of the image.
 
 Writes benchmarks/results/landmarks_lfw.md and landmarks_lfw_ced.png.
 MTFL: Zhang et al., ECCV 2014 (research use).
@@ -60,11 +64,14 @@ def reframe(X, y, scale=1.0, shift=(0.0, 0.0)):
 
 
 def reframed_test_sets(X_test, y_test, seed):
-    """The test faces as given, zoomed out to 1/1.5 and 1/2, and shifted."""
+    """The test faces as given, zoomed out to 1/1.5 and 1/2, zoomed in 1.5x and
+    2x (cropped to the frame: points pushed out become not visible), and
+    shifted."""
     rng = np.random.RandomState(seed)
     shifts = rng.choice([-0.1, 0.1], size=(len(X_test), 2))
     test_sets = {"as given": (X_test, y_test)}
-    for label, scale in (("zoomed out 1/1.5", 1 / 1.5), ("zoomed out 1/2", 0.5)):
+    for label, scale in (("zoomed out 1/1.5", 1 / 1.5), ("zoomed out 1/2", 0.5),
+                         ("zoomed in 1.5x", 1.5), ("zoomed in 2x", 2.0)):
         test_sets[label] = reframe(X_test, y_test, scale)
     Xs, ys = [], []
     for i in range(len(X_test)):  # each face shifted by +-10% in x and y
@@ -175,7 +182,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["default", "fixed", "mean", "hog", "dlib"])
+                        choices=["default", "pretrained", "fixed", "mean", "hog",
+                                 "dlib"])
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).parent / "results" / "landmarks_lfw.md")
     args = parser.parse_args(argv)
@@ -203,6 +211,10 @@ def main(argv=None):
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
             landmark_names=NAMES), [{}, {"tta_flip": True}, {"tta_shift": 0.0},
                                     {"reframe": 0}, {"reframe": 0, "tta_shift": 0.0}])
+    if "pretrained" not in args.skip:  # ImageNet MobileNetV2 (make bench-deps)
+        models["sklocalize, backbone='mobilenet_v2'"] = (LandmarkEstimator(
+            max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
+            landmark_names=NAMES, backbone="mobilenet_v2"), [{}])
     if "fixed" not in args.skip:
         models["sklocalize, no zoom/shift augmentation"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
@@ -275,7 +287,9 @@ def main(argv=None):
         "by the inter-ocular distance; failures are faces above 10%; PCK counts "
         "points within 10% of the inter-ocular distance. Re-framed test faces: "
         "zoomed out (face at 1/1.5 and 1/2 of its size, padded with the image "
-        "mean) and shifted by 10% of the image in x and y. `reframe` is the "
+        "mean), zoomed in (1.5x and 2x, cropped to the frame; points pushed out "
+        "are not scored) and shifted by 10% of the image in x and y. `reframe` "
+        "is the "
         "number of re-framing passes at prediction (default 1); `tta_shift` "
         "averages the last pass over four copies moved diagonally by that many "
         "pixels (default 0.5); 'no zoom/shift' "
