@@ -20,6 +20,7 @@ so that ``--help`` and ``--version`` answer at once.
 """
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -65,38 +66,23 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 # option values
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer of at least 1; got {text!r}")
-    return value
+def _checked(convert, ok, expected):
+    """An argparse ``type``: ``convert(text)`` where that works and ``ok``
+    holds for it, else the error "must be <expected>; got <text>"."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}; got {text!r}")
+        return value
+    return parse
 
 
-def _holdout(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a share in [0, 1), e.g. 0.2; got {text!r}")
-    return value
-
-
-def _number(text):
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number; got {text!r}")
-    return value
+_positive_int = _checked(int, lambda v: v >= 1, "an integer of at least 1")
+_holdout = _checked(float, lambda v: 0 <= v < 1, "a share in [0, 1), e.g. 0.2")
+_number = _checked(float, math.isfinite, "a finite number")
 
 
 def _names(text):

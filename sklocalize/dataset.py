@@ -156,6 +156,9 @@ class AugmentedDataset(skorch.dataset.Dataset):
         self.augmenter = augmenter
         self.task = task
         self.generator = generator
+        # an augmenter of the user's may not take the generator
+        self._takes_generator = (
+            "generator" in inspect.signature(augmenter).parameters)
 
     @property
     def X(self):
@@ -188,8 +191,6 @@ class AugmentedDataset(skorch.dataset.Dataset):
         weight = None
         if isinstance(y, tuple):  # (targets, sample weights)
             y, weight = y
-        kwargs = {}
-        if "generator" in inspect.signature(self.augmenter).parameters:
-            kwargs["generator"] = self._generator()
+        kwargs = {"generator": self._generator()} if self._takes_generator else {}
         X, y = self.augmenter(X, y, self.task, **kwargs)
         return (X, y) if weight is None else (X, (y, weight))

@@ -13,6 +13,7 @@ import numpy as np
 from ._validation import final_estimator
 from .boxes import box_convert
 from .metrics import ced_curve, failure_rate, iou_success_curve
+from .targets import BOX_COLUMNS, _frame_point_columns
 
 __all__ = [
     "CEDDisplay",
@@ -186,17 +187,9 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
     return fig, axes
 
 
-_BOX_COLUMNS = {  # predict_frame's box columns for each box_format
-    "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
-    "cxcywh": ["cx", "cy", "w", "h"],
-    "xyxy": ["x1", "y1", "x2", "y2"],
-    "xywh": ["x1", "y1", "w", "h"],
-}
-
-
 def _frame_boxes(predictions):
     """The pixel boxes (x1, y1, x2, y2) of a localization predict_frame."""
-    for fmt, cols in _BOX_COLUMNS.items():
+    for fmt, cols in BOX_COLUMNS.items():
         if all(c in predictions.columns for c in cols):
             return box_convert(predictions[cols].to_numpy(float), fmt, "xyxy")
     raise ValueError(
@@ -207,19 +200,8 @@ def _frame_boxes(predictions):
 
 def _frame_points(predictions):
     """The pixel points, shape (n, L, 2), of a landmark predict_frame."""
-    xs = [c for c in predictions.columns if c.endswith("_x")
-          and f"{c[:-2]}_y" in predictions.columns]
-    if not xs:  # the unnamed layout x_1, y_1, ...
-        xs = [c for c in predictions.columns if c.startswith("x_")
-              and f"y_{c[2:]}" in predictions.columns]
-        ys = [f"y_{c[2:]}" for c in xs]
-    else:
-        ys = [f"{c[:-2]}_y" for c in xs]
-    if not xs:
-        raise ValueError("predictions has p but no point columns (<name>_x, <name>_y "
-                         f"or x_1, y_1, ...); got {list(predictions.columns)}.")
-    return np.stack([predictions[xs].to_numpy(float),
-                     predictions[ys].to_numpy(float)], axis=2)
+    columns = _frame_point_columns(predictions, None, "predictions")
+    return predictions[columns].to_numpy(float).reshape(len(predictions), -1, 2)
 
 
 def draw_predictions(images, predictions, *, out_dir=None, color="red"):

@@ -385,6 +385,15 @@ def encode_localization_target(y, classes=None, *, name="y"):
     return y, np.asarray(classes)
 
 
+# the box columns of localization_frame for each box_format
+BOX_COLUMNS = {
+    "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
+    "cxcywh": ["cx", "cy", "w", "h"],
+    "xyxy": ["x1", "y1", "x2", "y2"],
+    "xywh": ["x1", "y1", "w", "h"],
+}
+
+
 def _pixel_sizes(image_size, n_samples):
     """Each image's ``(height, width)``, shape (n_samples, 2), from one size
     or per-image sizes (see :func:`localization_frame`)."""
@@ -438,12 +447,7 @@ def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
     if image_size is not None:
         boxes = boxes_to_pixels(boxes, _pixel_sizes(image_size, len(y)),
                                 fmt=box_format)
-    names = {
-        "cxcyhw": ["b_x", "b_y", "b_h", "b_w"],
-        "cxcywh": ["cx", "cy", "w", "h"],
-        "xyxy": ["x1", "y1", "x2", "y2"],
-        "xywh": ["x1", "y1", "w", "h"],
-    }[box_format]
+    names = BOX_COLUMNS[box_format]
     present = y[:, 0] == 1
     cls = np.nan_to_num(y[:, 5:], nan=-np.inf).argmax(axis=1)
     class_names = classes.tolist()  # python scalars, not numpy ones
