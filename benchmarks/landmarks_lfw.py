@@ -2,7 +2,8 @@
 
     python benchmarks/landmarks_lfw.py --data-root ../shared/datasets/mtfl-lfw
 
-80/20 split (random_state=0) of the 4,151 faces (80x80 RGB). Compared in one
+80/20 split (random_state=0) of the 4,151 faces (80x80 RGB; ``--image-size``
+for another size). Compared in one
 run on the same split:
 
 - sklocalize LandmarkEstimator with its defaults (``max_epochs`` set here), with
@@ -179,6 +180,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", required=True, type=Path)
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--image-size", type=int, default=80,
+                        help="side of the square faces, in pixels")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
@@ -194,7 +197,8 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     X, frame = load_landmark_file(args.data_root / "landmarks.txt", args.data_root,
-                                  image_size=80, landmark_names=NAMES)
+                                  image_size=args.image_size,
+                                  landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     idx_train, idx_test = train_test_split(np.arange(len(X)), test_size=0.2,
                                            random_state=0)
@@ -282,7 +286,8 @@ def main(argv=None):
         "# LFW (MTFL): five facial landmarks\n\n"
         f"Command: `{command}`\n\n"
         f"Machine: {machine()}.\n\n"
-        f"Split: 80/20 (random_state=0) of the {len(X)} faces, 80x80 RGB; train "
+        f"Split: 80/20 (random_state=0) of the {len(X)} faces, "
+        f"{args.image_size}x{args.image_size} RGB; train "
         f"{len(X_train)}, test {len(X_test)}. NME is the mean point error divided "
         "by the inter-ocular distance; failures are faces above 10%; PCK counts "
         "points within 10% of the inter-ocular distance. Re-framed test faces: "

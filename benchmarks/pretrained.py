@@ -48,7 +48,7 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=30,
                         help="epochs on the whole training split")
-    parser.add_argument("--per-class", nargs="+", default=["50", "200", "all"])
+    parser.add_argument("--per-class", nargs="+", default=["50", "100", "200", "all"])
     parser.add_argument("--backbones", nargs="+",
                         default=["scratch", "mobilenet_v2"])
     parser.add_argument("--seed", type=int, default=0)

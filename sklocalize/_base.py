@@ -157,7 +157,7 @@ class ImageEstimator(NeuralNet):
                  warm_start=False, verbose=0, device="cpu", random_state=None,
                  image_shape=None, presence_threshold=0.5, augment="default",
                  tta_flip=False, tta_shift=0.0, backbone="scratch",
-                 backbone_weights="imagenet", backbone_lr_scale=0.1,
+                 backbone_weights="imagenet", backbone_lr_scale=1.0,
                  iterator_train=DataLoader, iterator_valid=DataLoader,
                  dataset=ImageDataset, **kwargs):
         super().__init__(
@@ -694,9 +694,9 @@ class ImageEstimator(NeuralNet):
         :func:`sklocalize.tta.predict_outputs`."""
         return {"flip": self.tta_flip, "shift": self.tta_shift}
 
-    def _outputs(self, X):
-        """The module's outputs on ``X`` under test-time augmentation, as
-        float64 numpy arrays (the one conversion to numpy of a prediction)."""
+    def _heads(self, X):
+        """The heads' probabilities on ``X`` under test-time augmentation
+        (``task.probabilities``), float64 tensors on the CPU."""
         self._check_fitted()
         task = self._task()
         if isinstance(X, Dataset):
@@ -709,7 +709,15 @@ class ImageEstimator(NeuralNet):
                 lambda images: self._forward(images, task.n_predicted),
                 self._check_X(X, reset=False), task, image_size=self.image_size_,
                 **self._tta_options())
-        return tuple(o.numpy() for o in outputs)
+        return task.probabilities(outputs)
+
+    def _predict_proba(self, X):
+        """``predict_proba`` (``task.proba``), a float64 array."""
+        return self._task().proba(self._heads(X)).numpy()
+
+    def _predict(self, X):
+        """``predict`` (``task.decode``), a float64 array."""
+        return self._task().decode(self._heads(X), self.presence_threshold).numpy()
 
     def _forward(self, X, n_outputs):
         """The first ``n_outputs`` module outputs on images ``X`` (a tensor,
@@ -793,6 +801,57 @@ class ImageEstimator(NeuralNet):
             Fitted, predicting as the estimator saved did.
         """
         return persistence.load(path, expected=cls, **params)
+
+    def to_onnx(self, path, *, input_dtype=None, check=True):
+        """Write the whole prediction to an ONNX file, which runs without
+        sklocalize (see :func:`sklocalize.export.to_onnx`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (``.onnx`` by convention).
+        input_dtype : {"uint8", "float32"} or None, default=None
+            The dtype of the images the model takes; None picks uint8 for an
+            estimator fitted on a 0-1 scale, because images read from files
+            are uint8, and float32 for one fitted on 0-255 floats.
+        check : bool, default=True
+            Compare the file's outputs with the estimator's on random images,
+            so that a difference cannot go unnoticed.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        from .export import to_onnx
+
+        return to_onnx(self, path, input_dtype=input_dtype, check=check)
+
+    def to_torchscript(self, path, *, input_dtype=None, check=True):
+        """Write the whole prediction to a TorchScript file, which
+        ``torch.jit.load`` reads without sklocalize (see
+        :func:`sklocalize.export.to_torchscript`).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (``.pt`` by convention).
+        input_dtype : {"uint8", "float32"} or None, default=None
+            The dtype of the images the model takes; None picks uint8 for an
+            estimator fitted on a 0-1 scale, because images read from files
+            are uint8, and float32 for one fitted on 0-255 floats.
+        check : bool, default=True
+            Compare the file's outputs with the estimator's on random images,
+            so that a difference cannot go unnoticed.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The file written.
+        """
+        from .export import to_torchscript
+
+        return to_torchscript(self, path, input_dtype=input_dtype, check=check)
 
     def encode_target(self, y):
         """Validate ``y`` against what was seen at fit and return the seed layout.

@@ -48,11 +48,16 @@ SHARED_PARAMETERS = """\
         (read with ``weights_only=True``, its keys and shapes checked), a
         state dict, or None for random weights. Unused with
         ``backbone="scratch"``.
-    backbone_lr_scale : float, default=0.1
+    backbone_lr_scale : float, default=1.0
         A pretrained trunk learns at ``lr`` times this (a ``trunk.*``
-        parameter group, unless ``optimizer__param_groups`` is given), so
-        that the heads, new, learn faster than the features, which start
-        good; 0.1, the usual fine-tuning ratio.
+        parameter group, unless ``optimizer__param_groups`` is given). 1.0:
+        the learning-rate warm-up already spares the pretrained features the
+        new heads' first gradients, and on LFW faces a trunk at 0.1 or 0.3 of
+        the heads' rate learned markedly slower (the photos differ from
+        ImageNet's), while Caltech-3 scored the same (see
+        :ref:`bench-pretrained`). Lower it to keep the features closer to
+        ImageNet's, or freeze the trunk for the first epochs with skorch's
+        ``Freezer`` (see :ref:`pretrained-trunks`).
     image_shape : tuple of int, default=None
         ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
         ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so

@@ -13,7 +13,7 @@ from .augment import Augmenter
 from .metrics import landmark_nme
 from .nn.losses import POINT_LOSSES, LandmarkLoss
 from .nn.modules import LandmarkNet
-from .targets import decode_landmarks, encode_landmark_target, landmark_frame
+from .targets import encode_landmark_target, landmark_frame
 from .tasks import LandmarkTask
 
 __all__ = ["LandmarkEstimator"]
@@ -208,10 +208,6 @@ class LandmarkEstimator(ImageEstimator):
 
     # -- prediction ---------------------------------------------------------
 
-    def _heads(self, X):
-        presence_logit, points = self._outputs(X)
-        return 1.0 / (1.0 + np.exp(-presence_logit)), points
-
     def predict_proba(self, X):
         """Probability that the object (face) is present.
 
@@ -224,7 +220,7 @@ class LandmarkEstimator(ImageEstimator):
         proba : ndarray of shape (n_samples, 1)
             The presence probability (column ``p`` of the layout).
         """
-        return self._heads(X)[0][:, None]
+        return self._predict_proba(X)
 
     def predict(self, X):
         """Predict ``[p, x_1, y_1, ..., x_L, y_L]``.
@@ -240,7 +236,7 @@ class LandmarkEstimator(ImageEstimator):
             ``presence_threshold``; the relative points follow. Where ``p = 0``
             the points ("don't care") are 0.
         """
-        return decode_landmarks(*self._heads(X), threshold=self.presence_threshold)
+        return self._predict(X)
 
     def predict_frame(self, X, *, pixels=False, image_sizes=None):
         """Predictions as a DataFrame with named points.
@@ -264,8 +260,9 @@ class LandmarkEstimator(ImageEstimator):
             ``presence_proba``.
         """
         size = self._frame_pixels(pixels, image_sizes)
-        presence, points = self._heads(X)
-        y = decode_landmarks(presence, points, threshold=self.presence_threshold)
+        heads = self._heads(X)
+        y = self._task().decode(heads, self.presence_threshold).numpy()
+        presence = heads[0].numpy()
         y[y[:, 0] == 0, 1:] = np.nan
         frame = landmark_frame(y, self.landmark_names, image_size=size,
                                presence_proba=presence)

@@ -11,7 +11,7 @@ from ._params import loss_defaults
 from .metrics import iou_score
 from .nn.losses import BOX_LOSSES, LocalizationLoss
 from .nn.modules import LocalizerNet
-from .targets import decode_localization, encode_localization_target, localization_frame
+from .targets import encode_localization_target, localization_frame
 from .tasks import LocalizationTask
 
 __all__ = ["LocalizerEstimator"]
@@ -191,13 +191,6 @@ class LocalizerEstimator(ImageEstimator):
 
     # -- prediction ---------------------------------------------------------
 
-    def _heads(self, X):
-        presence_logit, boxes, class_logits = self._outputs(X)
-        presence = 1.0 / (1.0 + np.exp(-presence_logit))
-        z = class_logits - class_logits.max(axis=1, keepdims=True)
-        class_proba = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-        return presence, boxes, class_proba
-
     def predict_proba(self, X):
         """Presence and class probabilities.
 
@@ -212,8 +205,7 @@ class LocalizerEstimator(ImageEstimator):
             ``1..K`` are the class probabilities given an object (they sum to
             1, in the order of ``classes_``).
         """
-        presence, _, class_proba = self._heads(X)
-        return np.column_stack([presence, class_proba])
+        return self._predict_proba(X)
 
     def predict(self, X):
         """Predict the seed layout.
@@ -230,7 +222,7 @@ class LocalizerEstimator(ImageEstimator):
             b_w`` and a one-hot class follow. Where ``p_c = 0`` the box and
             class entries ("don't care") are 0.
         """
-        return decode_localization(*self._heads(X), threshold=self.presence_threshold)
+        return self._predict(X)
 
     def predict_frame(self, X, *, box_format="cxcyhw", pixels=False,
                       image_sizes=None):
@@ -260,9 +252,9 @@ class LocalizerEstimator(ImageEstimator):
             ``class_proba`` (the probability of the label).
         """
         size = self._frame_pixels(pixels, image_sizes)
-        presence, boxes, class_proba = self._heads(X)
-        y = decode_localization(presence, boxes, class_proba,
-                                threshold=self.presence_threshold)
+        heads = self._heads(X)
+        y = self._task().decode(heads, self.presence_threshold).numpy()
+        presence, _, class_proba = (h.numpy() for h in heads)
         frame = localization_frame(y, self.classes_, box_format=box_format,
                                    image_size=size, presence_proba=presence)
         absent = y[:, 0] == 0

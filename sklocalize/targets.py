@@ -62,6 +62,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import torch
 
 from ._validation import check_image_sizes, check_landmark_names
 from .boxes import BOX_FORMATS, box_convert, boxes_to_pixels, clip_boxes
@@ -460,32 +461,47 @@ def localization_frame(y, classes=None, *, box_format="cxcyhw", image_size=None,
     return frame
 
 
+def _decoded(present, entries):
+    """``[p, entries...]`` with the entries 0 where ``p = 0`` ("don't care")."""
+    kept = torch.where(present[:, None], entries, torch.zeros_like(entries))
+    return torch.cat([present.to(entries.dtype)[:, None], kept], dim=1)
+
+
+def _as_float64(*arrays):
+    """Tensors of ``arrays`` (float64 unless already tensors) and whether the
+    first was a numpy array, which the decoders then return."""
+    numpy_in = not isinstance(arrays[0], torch.Tensor)
+    return numpy_in, [a if isinstance(a, torch.Tensor)
+                      else torch.as_tensor(np.asarray(a, dtype=float)) for a in arrays]
+
+
 def decode_localization(presence_proba, boxes, class_proba, threshold=0.5):
     """Turn the heads' outputs into the seed layout.
 
     Parameters
     ----------
-    presence_proba : ndarray of shape (n_samples,)
-    boxes : ndarray of shape (n_samples, 4)
+    presence_proba : ndarray or torch.Tensor of shape (n_samples,)
+    boxes : ndarray or torch.Tensor of shape (n_samples, 4)
         Relative ``"cxcyhw"`` boxes.
-    class_proba : ndarray of shape (n_samples, n_classes)
+    class_proba : ndarray or torch.Tensor of shape (n_samples, n_classes)
     threshold : float, default=0.5
         ``p_c = 1`` where ``presence_proba >= threshold``.
 
     Returns
     -------
-    y : ndarray of shape (n_samples, 5 + n_classes)
-        Boxes are clipped to the image (the part of each box inside it).
-        Where ``p_c = 0`` the box and class entries (the "don't care"
-        entries) are filled with 0.
+    y : ndarray or torch.Tensor of shape (n_samples, 5 + n_classes)
+        A tensor for tensors (the exported models decode with this function),
+        else a float64 array. Boxes are clipped to the image (the part of
+        each box inside it). Where ``p_c = 0`` the box and class entries (the
+        "don't care" entries) are filled with 0.
     """
-    n, k = class_proba.shape
-    y = np.zeros((n, 5 + k))
-    present = np.asarray(presence_proba) >= threshold
-    y[:, 0] = present
-    y[present, 1:5] = clip_boxes(np.asarray(boxes, dtype=float)[present], "cxcyhw")
-    y[np.flatnonzero(present), 5 + class_proba[present].argmax(axis=1)] = 1
-    return y
+    numpy_in, (presence, boxes, class_proba) = _as_float64(
+        presence_proba, boxes, class_proba)
+    one_hot = torch.nn.functional.one_hot(class_proba.argmax(dim=1),
+                                          class_proba.shape[1])
+    y = _decoded(presence >= threshold,
+                 torch.cat([clip_boxes(boxes, "cxcyhw"), one_hot.to(boxes.dtype)], 1))
+    return y.numpy() if numpy_in else y
 
 
 # --------------------------------------------------------------------------
@@ -668,18 +684,18 @@ def decode_landmarks(presence_proba, points, threshold=0.5):
 
     Parameters
     ----------
-    presence_proba : ndarray of shape (n_samples,)
-    points : ndarray of shape (n_samples, 2 * n_landmarks)
+    presence_proba : ndarray or torch.Tensor of shape (n_samples,)
+    points : ndarray or torch.Tensor of shape (n_samples, 2 * n_landmarks)
         Relative points, interleaved ``x_1, y_1, ...``.
     threshold : float, default=0.5
 
     Returns
     -------
-    y : ndarray of shape (n_samples, 1 + 2 * n_landmarks)
-        Where ``p = 0`` the points (the "don't care" entries) are filled with 0.
+    y : ndarray or torch.Tensor of shape (n_samples, 1 + 2 * n_landmarks)
+        A tensor for tensors, else a float64 array (see
+        :func:`decode_localization`). Points are clipped to the image; where
+        ``p = 0`` they (the "don't care" entries) are filled with 0.
     """
-    present = np.asarray(presence_proba) >= threshold
-    y = np.zeros((len(points), 1 + points.shape[1]))
-    y[:, 0] = present
-    y[present, 1:] = np.clip(points[present], 0.0, 1.0)
-    return y
+    numpy_in, (presence, points) = _as_float64(presence_proba, points)
+    y = _decoded(presence >= threshold, points.clamp(0.0, 1.0))
+    return y.numpy() if numpy_in else y

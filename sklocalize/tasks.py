@@ -5,8 +5,11 @@ A task says how its target moves when the pixels move (for training-time
 augmentation: :meth:`flip`, :meth:`affine`, :meth:`extent`), how the
 network's outputs move back (for test-time augmentation: :meth:`unflip`,
 :meth:`unwarp`), whether a flip is allowed (:meth:`check_flip`), the names of
-its loss terms, how many of the network's outputs prediction reads, and the
-module sizes it learns from the data (:meth:`module_sizes`).
+its loss terms, how many of the network's outputs prediction reads, how they
+become probabilities and the target layout (:meth:`probabilities`,
+:meth:`proba`, :meth:`decode`: ``predict``, ``predict_proba`` and the
+exported models share them), and the module sizes it learns from the data
+(:meth:`module_sizes`).
 
 The estimators build their task from their parameters and what ``fit`` saw
 (``_task()``); the base class asks it. The layouts themselves (validation,
@@ -30,6 +33,7 @@ from .geometry import (
     mirrored_points,
     similarity_to,
 )
+from .targets import decode_landmarks, decode_localization
 
 __all__ = ["LandmarkTask", "LocalizationTask"]
 
@@ -118,6 +122,27 @@ class LocalizationTask:
         xyxy = _moved_boxes(box_convert(boxes, "cxcyhw", "xyxy"), matrix, shift,
                             inverse=True)
         return presence, box_convert(xyxy, "xyxy", "cxcyhw"), classes
+
+    # -- prediction --------------------------------------------------------
+
+    @staticmethod
+    def probabilities(outputs):
+        """``(presence_proba, boxes, class_proba)`` from the outputs kept for
+        prediction (logits, boxes, logits)."""
+        presence_logit, boxes, class_logits = outputs
+        return torch.sigmoid(presence_logit), boxes, torch.softmax(class_logits, 1)
+
+    @staticmethod
+    def proba(probabilities):
+        """``predict_proba``'s columns: presence, then each class."""
+        presence, _, class_proba = probabilities
+        return torch.cat([presence[:, None], class_proba], dim=1)
+
+    @staticmethod
+    def decode(probabilities, threshold):
+        """``predict``'s seed layout
+        (:func:`~sklocalize.targets.decode_localization`)."""
+        return decode_localization(*probabilities, threshold=threshold)
 
 
 class LandmarkTask:
@@ -257,15 +282,15 @@ class LandmarkTask:
     def unflip(self, outputs):
         """Outputs on mirror images, mirrored back (pairs swapped)."""
         presence, points = outputs
-        pts = mirrored_points(points.reshape(len(points), -1, 2), self.pairs)
-        return presence, pts.reshape(len(points), -1)
+        pts = mirrored_points(points.unflatten(1, (-1, 2)), self.pairs)
+        return presence, pts.flatten(1)
 
     def unwarp(self, outputs, matrix, shift):
         """Outputs on images warped by ``(matrix, shift)``, moved back."""
         presence, points = outputs
-        back = map_points(points.reshape(len(points), -1, 2), matrix, shift,
+        back = map_points(points.unflatten(1, (-1, 2)), matrix, shift,
                           inverse=True)
-        return presence, back.reshape(len(points), -1)
+        return presence, back.flatten(1)
 
     def reframing(self, outputs, image_size):
         """The warp that moves the predicted points onto :attr:`mean_shape`.
@@ -275,5 +300,24 @@ class LandmarkTask:
         matrix, shift : torch.Tensor of shape (n, 2, 2) and (n, 2)
         """
         points = outputs[1]
-        return similarity_to(points.reshape(len(points), -1, 2), self.mean_shape,
+        return similarity_to(points.unflatten(1, (-1, 2)), self.mean_shape,
                              image_size)
+
+    # -- prediction --------------------------------------------------------
+
+    @staticmethod
+    def probabilities(outputs):
+        """``(presence_proba, points)`` from the outputs kept for prediction
+        (a logit, the points)."""
+        presence_logit, points = outputs
+        return torch.sigmoid(presence_logit), points
+
+    @staticmethod
+    def proba(probabilities):
+        """``predict_proba``'s one column: presence."""
+        return probabilities[0][:, None]
+
+    @staticmethod
+    def decode(probabilities, threshold):
+        """``predict``'s layout (:func:`~sklocalize.targets.decode_landmarks`)."""
+        return decode_landmarks(*probabilities, threshold=threshold)

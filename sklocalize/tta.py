@@ -47,9 +47,10 @@ def _warped(forward, X, task, matrix, shift, *, flip, moves, chunk):
     ``A (p - 0.5) + 0.5 + t``, moved back; averaged over ``moves`` added to
     ``t``. Chunk by chunk, so that at most ``chunk`` images are held as floats
     at a time."""
+    chunks = ([slice(None)] if chunk is None else
+              [slice(start, start + chunk) for start in range(0, len(X), chunk)])
     parts = []
-    for start in range(0, len(X), chunk):
-        part = slice(start, start + chunk)
+    for part in chunks:
         images = float_images(X[part])
         runs = []
         for move in moves:
@@ -83,8 +84,10 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
         last re-framing pass when ``reframe`` is set. 0 turns it off.
     reframe : int, default=0
         Re-framing passes (``task.reframing``).
-    chunk : int, default=1024
-        Images resampled at a time.
+    chunk : int or None, default=1024
+        Images resampled at a time, to bound the memory a large ``X`` takes;
+        None resamples all at once (an exported graph, which must not depend
+        on the batch size it was built with).
 
     Returns
     -------
@@ -100,7 +103,7 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     if not reframe:
         if not shift:
             return _flipped(forward, X, task, flip)
-        n = len(X)
+        n = X.shape[0]  # not len(X): a traced graph keeps it variable
         return _warped(forward, X, task, torch.eye(2).expand(n, 2, 2),
                        torch.zeros(n, 2), flip=flip, moves=moves, chunk=chunk)
     outputs = _flipped(forward, X, task, flip)  # only finds the object

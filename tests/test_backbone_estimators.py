@@ -81,3 +81,29 @@ def test_bad_backbone_settings_are_named(tmp_path):
                                          "backbone"):
         LocalizerEstimator(module=Plain, backbone="mobilenet_v2",
                            **PARAMS).fit(X, y)
+
+
+def test_skorch_freezer_holds_the_trunk_until_the_unfreezer(weights):
+    # the head-first schedule of the user guide: trunk frozen for epochs 1-2
+    from skorch.callbacks import Callback, Freezer, Unfreezer
+
+    class Trunk(Callback):
+        def initialize(self):
+            self.weights, self.head = [], []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.weights.append(net.module_.trunk.features[0][0].weight.clone())
+            self.head.append(net.module_.presence[1].weight.clone())
+
+    X, y = tiny_localization(n=16, size=32)
+    record = Trunk()
+    LocalizerEstimator(backbone="mobilenet_v2", backbone_weights=weights,
+                       callbacks=[Freezer("trunk.*", at=1),
+                                  Unfreezer("trunk.*", at=3), record],
+                       **{**PARAMS, "max_epochs": 3}).fit(X, y)
+    start = torch.load(weights, weights_only=True)["features.0.0.weight"]
+    assert torch.equal(record.weights[0], start)
+    assert torch.equal(record.weights[1], start)
+    assert not torch.equal(record.weights[2], start)  # learns once unfrozen
+    assert not torch.equal(record.head[0], record.head[1])  # the heads learn

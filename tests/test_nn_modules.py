@@ -85,12 +85,28 @@ def test_edge_top_down_path(top_down, levels):
     assert all(p.grad is not None for p in net.box.fine.parameters())
 
 
-def test_edge_top_down_is_validated_and_names_itself():
-    with pytest.raises(ValueError, match="edge_top_down must be one of"):
+def test_top_down_is_validated_and_names_itself():
+    with pytest.raises(ValueError, match="edge_top_down must be 'auto' or one of"):
         LocalizerNet(n_classes=2, in_channels=1, width=4, edge_top_down="fpn")
-    with pytest.raises(ValueError, match="edge_top_down must be one of"):
+    with pytest.raises(ValueError, match="edge_top_down must be 'auto' or one of"):
         LocalizerNet(n_classes=2, in_channels=1, width=4, box_head="grid",
                      edge_top_down=None)
+    with pytest.raises(ValueError, match="heatmap_top_down must be 'auto' or one"):
+        LandmarkNet(n_landmarks=2, in_channels=1, width=4, heatmap_top_down="fpn")
+
+
+@pytest.mark.parametrize(("backbone", "every_stage"),
+                         [("scratch", False), ("mobilenet_v2", True)])
+def test_auto_top_down_goes_through_every_stage_of_a_pretrained_trunk(
+        backbone, every_stage):
+    # scratch: the stride-4 stage only; MobileNetV2 (strides 4..32): each stage
+    loc = LocalizerNet(n_classes=2, backbone=backbone, width=4, depth=4,
+                       stem_stride=2)
+    marks = LandmarkNet(n_landmarks=2, backbone=backbone, width=4, depth=4,
+                        stem_stride=2)
+    for fine in (loc.box.fine, marks.fine):
+        assert fine.stride == 4
+        assert (len(fine.levels) > 1) == every_stage
 
 
 @pytest.mark.parametrize(("image_size", "stages", "deepest"),

@@ -283,12 +283,15 @@ class LocalizerNet(_ImageNetBase):
         For ``box_head="edges"``: the stride, in input pixels, of the feature
         map the edges are read from (the trunk stage nearest it, the stem
         included; see ``heatmap_stride`` in :class:`LandmarkNet`).
-    edge_top_down : {"direct", "every_stage"}, default="direct"
+    edge_top_down : {"auto", "direct", "every_stage"}, default="auto"
         For ``box_head="edges"``: how the deepest features reach that map, in
         one step or through every trunk stage in turn (an FPN's top-down
-        path). ``"direct"``, because ``"every_stage"`` costs more training
-        time per epoch and did not score higher on Caltech-3 in the same
-        training time (see :ref:`bench-localizer-edge-top-down`).
+        path). ``"auto"``: ``"direct"`` on the scratch trunk, because
+        ``"every_stage"`` costs more training time per epoch there and did
+        not score higher on Caltech-3 in the same training time (see
+        :ref:`bench-localizer-edge-top-down`); ``"every_stage"`` on a
+        pretrained trunk, whose stride-4 stage holds only low-level features
+        (see :ref:`bench-pretrained`).
     image_size : tuple of (height, width), default=None
         Set by the estimator from the data; used by ``stem_stride="auto"`` and
         ``depth="auto"``.
@@ -304,7 +307,7 @@ class LocalizerNet(_ImageNetBase):
 
     def __init__(self, n_classes, in_channels=3, backbone="scratch", width=48,
                  depth="auto", grid=4, hidden=256, dropout=0.0, stem_stride="auto",
-                 box_head="edges", edge_stride=4, edge_top_down="direct",
+                 box_head="edges", edge_stride=4, edge_top_down="auto",
                  image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
@@ -313,9 +316,7 @@ class LocalizerNet(_ImageNetBase):
         _check_dropout(dropout)
         if box_head not in ("grid", "edges"):
             raise ValueError(f"box_head must be 'grid' or 'edges'; got {box_head!r}.")
-        if edge_top_down not in _TOP_DOWN:
-            raise ValueError(f"edge_top_down must be one of {_TOP_DOWN}; got "
-                             f"{edge_top_down!r}.")
+        edge_top_down = resolve_top_down(edge_top_down, backbone, "edge_top_down")
         self.box_head = box_head
         self.trunk = build_trunk(backbone, in_channels, width, depth, stem_stride)
         c = self.trunk.out_channels
@@ -346,6 +347,18 @@ def _fine_stage(trunk, stride=4):
 
 
 _TOP_DOWN = ("direct", "every_stage")
+
+
+def resolve_top_down(top_down, backbone, name):
+    """The top-down path a head's ``top_down`` parameter (``name``) asks for;
+    ``"auto"`` is ``"every_stage"`` on a pretrained trunk and ``"direct"`` on
+    the scratch one (see :class:`LocalizerNet`)."""
+    if top_down == "auto":
+        return "direct" if backbone == "scratch" else "every_stage"
+    if top_down not in _TOP_DOWN:
+        raise ValueError(f"{name} must be 'auto' or one of {_TOP_DOWN}; got "
+                         f"{top_down!r}.")
+    return top_down
 
 
 class _FineMap(nn.Module):
@@ -475,6 +488,12 @@ class LandmarkNet(_ImageNetBase):
         For ``head="heatmap"``: the heatmaps' stride, in input pixels (the
         trunk stage nearest it, the stem included). 2 doubles the heatmaps'
         resolution for a further top-down step onto the stem's features.
+    heatmap_top_down : {"auto", "direct", "every_stage"}, default="auto"
+        For ``head="heatmap"``: how the deepest features reach the heatmaps'
+        map; see ``edge_top_down`` in :class:`LocalizerNet`. ``"auto"``:
+        ``"direct"`` on the scratch trunk (the LFW defaults' measurements) and
+        ``"every_stage"`` on a pretrained one, which halved the inter-ocular
+        error of short LFW runs (see :ref:`bench-lfw-pretrained`).
     grid : int, default=4
         For ``head="regression"``: the size of the pooled feature map.
     hidden : int, default=256
@@ -497,8 +516,9 @@ class LandmarkNet(_ImageNetBase):
     """
 
     def __init__(self, n_landmarks, in_channels=3, backbone="scratch", width=32,
-                 depth=4, head="heatmap", heatmap_stride=4, grid=4, hidden=256,
-                 dropout=0.0, stem_stride="auto", image_size=None):
+                 depth=4, head="heatmap", heatmap_stride=4, heatmap_top_down="auto",
+                 grid=4, hidden=256, dropout=0.0, stem_stride="auto",
+                 image_size=None):
         super().__init__()
         stem_stride = resolve_stem_stride(stem_stride, image_size)
         depth = resolve_depth(depth, image_size, stem_stride)
@@ -508,13 +528,16 @@ class LandmarkNet(_ImageNetBase):
             raise ValueError(
                 f"head must be 'heatmap' or 'regression'; got {head!r}."
             )
+        heatmap_top_down = resolve_top_down(heatmap_top_down, backbone,
+                                            "heatmap_top_down")
         self.head = head
         self.trunk = build_trunk(backbone, in_channels, width, depth, stem_stride)
         c = self.trunk.out_channels
         self.global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.presence = nn.Sequential(Dropout(dropout), nn.Linear(c, 1))
         if head == "heatmap":
-            self.fine = _FineMap(self.trunk, heatmap_stride, "heatmap_stride")
+            self.fine = _FineMap(self.trunk, heatmap_stride, "heatmap_stride",
+                                 heatmap_top_down)
             self.heatmaps = nn.Conv2d(self.fine.out_channels, n_landmarks, 1)
             self.soft_argmax = SoftArgmax2d()
         else:
