@@ -3,8 +3,8 @@
     python benchmarks/landmarks_lfw.py --data-root ../shared/datasets/mtfl-lfw
 
 80/20 split (random_state=0) of the 4,151 faces (80x80 RGB; ``--image-size``
-for another size). Compared in one
-run on the same split:
+for another size; ``--n-train`` trains on the first faces of the shuffled
+training split only). Compared in one run on the same split:
 
 - sklocalize LandmarkEstimator with its defaults (``max_epochs`` set here), with
   ``flip_pairs`` for the eyes and mouth corners; the same model also predicted
@@ -182,6 +182,9 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--image-size", type=int, default=80,
                         help="side of the square faces, in pixels")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="train on this many faces of the training split "
+                             "(the first of a shuffle), for a small-data run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
@@ -202,6 +205,8 @@ def main(argv=None):
     y = encode_landmark_target(frame, landmark_names=NAMES)
     idx_train, idx_test = train_test_split(np.arange(len(X)), test_size=0.2,
                                            random_state=0)
+    if args.n_train is not None:  # idx_train is already a shuffle
+        idx_train = idx_train[:args.n_train]
     X_train, y_train = X[idx_train], y[idx_train]
     X_test, y_test = X[idx_test], y[idx_test]
     test_sets = reframed_test_sets(X_test, y_test, args.seed)

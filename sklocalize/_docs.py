@@ -55,9 +55,9 @@ SHARED_PARAMETERS = """\
         new heads' first gradients, and on LFW faces a trunk at 0.1 or 0.3 of
         the heads' rate learned markedly slower (the photos differ from
         ImageNet's), while Caltech-3 scored the same (see
-        :ref:`bench-pretrained`). Lower it to keep the features closer to
-        ImageNet's, or freeze the trunk for the first epochs with skorch's
-        ``Freezer`` (see :ref:`pretrained-trunks`).
+        :ref:`bench-pretrained-ablation`). Lower it to keep the features
+        closer to ImageNet's, or freeze the trunk for the first epochs with
+        skorch's ``Freezer`` (see :ref:`pretrained-trunks`).
     image_shape : tuple of int, default=None
         ``(n_channels, height, width)`` or ``(height, width)``: how a 2-D
         ``X`` of shape ``(n_samples, n_features)`` is laid out (C-order), so

@@ -146,20 +146,26 @@ class Augmenter:
         """
         n = len(X)
         rand = partial(torch.rand, generator=generator)
+        flipped = None  # the images to mirror, not yet mirrored
         if self.flip > 0:
             mask = rand(n) < self.flip
-            X = torch.where(mask[:, None, None, None], X.flip(-1), X)
             y = task.flip(y, mask)
+            flipped = mask.nonzero().squeeze(1)
         lo, hi = self.scale
         if (lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0:
+            X = _mirrored(X, flipped, in_place=False)
+            flipped = None
             X, y = self._affine(X, y, task, generator)
         if self.brightness > 0 or self.contrast > 0:
-            mean = X.mean(dim=(1, 2, 3), keepdim=True)
-            std = X.std(dim=(1, 2, 3), keepdim=True)
+            # a mirror image keeps its mean and spread, so the jitter may come
+            # first: (X - mean) * c + mean + b * std as one pass over the
+            # pixels, into a new tensor that the flip then changes in place
+            std, mean = torch.std_mean(X, dim=(1, 2, 3), keepdim=True)
             c = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.contrast
             b = (rand(n, 1, 1, 1) * 2 - 1) * self.brightness
-            X = (X - mean) * c + mean + b * std
-        return X, y
+            X = torch.addcmul(mean * (1 - c) + b * std, X, c)
+            return _mirrored(X, flipped, in_place=True), y
+        return _mirrored(X, flipped, in_place=False), y
 
     def _affine(self, X, y, task, generator):
         n = len(X)
@@ -193,6 +199,17 @@ class Augmenter:
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
         return affine_transform(X, y, task, matrix, t, mode=self.interpolation)
+
+
+def _mirrored(X, index, in_place):
+    """``X`` with the images at ``index`` mirrored left to right: ``X``
+    itself, changed, when ``in_place``; else ``X`` unchanged if there are
+    none, or a new tensor."""
+    if index is None or not len(index):
+        return X
+    out = X if in_place else X.clone()
+    out[index] = X[index].flip(-1)
+    return out
 
 
 def affine_transform(X, y, task, scale, shift, mode="bilinear"):

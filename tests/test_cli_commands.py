@@ -393,3 +393,24 @@ def test_drawing_names_stay_in_the_folder_and_apart():
     assert cli._drawing_names(["/abs/a/img.jpg", "b/img.png", "img-2.jpg",
                                "../c/img.jpeg"]) == [
         "img.png", "img-2.png", "img-2-2.png", "img-3.png"]
+
+
+def test_train_with_a_pretrained_backbone(tmp_path):
+    import torch
+
+    from sklocalize import load
+    from sklocalize.nn.backbones import MobileNetV2
+    from sklocalize.nn.modules import BACKBONES
+
+    assert cli.BACKBONE_CHOICES == BACKBONES  # written out for a fast --help
+    weights = tmp_path / "mobilenet.pth"
+    torch.save(MobileNetV2().state_dict(), weights)  # random, torchvision's keys
+    write_boxes(tmp_path, 20, seed=5)
+    code, out, err = run(["train", "--task", "localization", "--annotations",
+                          tmp_path / "boxes.csv", "--epochs", 1,
+                          "--backbone", "mobilenet_v2", "--param",
+                          f"backbone_weights={weights}", "--param", "batch_size=8",
+                          "--no-progress", "--save", tmp_path / "m.skl"])
+    assert code == 0, err
+    assert "resized to 128x128 px" in out  # the pretrained trunk's default size
+    assert load(tmp_path / "m.skl").backbone == "mobilenet_v2"

@@ -109,6 +109,17 @@ def test_auto_top_down_goes_through_every_stage_of_a_pretrained_trunk(
         assert (len(fine.levels) > 1) == every_stage
 
 
+@pytest.mark.parametrize("size", [64, 224])
+def test_pretrained_trunk_networks_take_64_to_224_pixels(size):
+    x = torch.rand(1, 3, size, size)
+    with torch.no_grad():
+        presence, boxes, classes = LocalizerNet(
+            n_classes=2, backbone="mobilenet_v2").eval()(x)
+        _, points = LandmarkNet(n_landmarks=3, backbone="mobilenet_v2").eval()(x)
+    assert boxes.shape == (1, 4) and classes.shape == (1, 2)
+    assert points.shape == (1, 6) and presence.shape == (1,)
+
+
 @pytest.mark.parametrize(("image_size", "stages", "deepest"),
                          [((64, 64), 3, 4), ((64, 96), 3, 4), ((128, 128), 4, 4),
                           ((80, 80), 4, 3), ((16, 16), 2, 4), ((24, 24), 3, 3),

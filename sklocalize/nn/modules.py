@@ -291,7 +291,7 @@ class LocalizerNet(_ImageNetBase):
         not score higher on Caltech-3 in the same training time (see
         :ref:`bench-localizer-edge-top-down`); ``"every_stage"`` on a
         pretrained trunk, whose stride-4 stage holds only low-level features
-        (see :ref:`bench-pretrained`).
+        (see :ref:`bench-pretrained-ablation`).
     image_size : tuple of (height, width), default=None
         Set by the estimator from the data; used by ``stem_stride="auto"`` and
         ``depth="auto"``.
@@ -492,8 +492,8 @@ class LandmarkNet(_ImageNetBase):
         For ``head="heatmap"``: how the deepest features reach the heatmaps'
         map; see ``edge_top_down`` in :class:`LocalizerNet`. ``"auto"``:
         ``"direct"`` on the scratch trunk (the LFW defaults' measurements) and
-        ``"every_stage"`` on a pretrained one, which halved the inter-ocular
-        error of short LFW runs (see :ref:`bench-lfw-pretrained`).
+        ``"every_stage"`` on a pretrained one, which made it markedly more
+        accurate on LFW faces (see :ref:`bench-pretrained-ablation`).
     grid : int, default=4
         For ``head="regression"``: the size of the pooled feature map.
     hidden : int, default=256
