@@ -53,6 +53,7 @@ from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Dataset
 
 from . import persistence
+from ._docs import INPUT_DTYPE, fill_docstring
 from ._params import (
     accepted,
     build_criterion,
@@ -802,6 +803,7 @@ class ImageEstimator(NeuralNet):
         """
         return persistence.load(path, expected=cls, **params)
 
+    @fill_docstring(input_dtype=INPUT_DTYPE)
     def to_onnx(self, path, *, input_dtype=None, check=True):
         """Write the whole prediction to an ONNX file, which runs without
         sklocalize (see :func:`sklocalize.export.to_onnx`).
@@ -810,10 +812,7 @@ class ImageEstimator(NeuralNet):
         ----------
         path : str or path-like
             The file to write (``.onnx`` by convention).
-        input_dtype : {"uint8", "float32"} or None, default=None
-            The dtype of the images the model takes; None picks uint8 for an
-            estimator fitted on a 0-1 scale, because images read from files
-            are uint8, and float32 for one fitted on 0-255 floats.
+        %(input_dtype)s
         check : bool, default=True
             Compare the file's outputs with the estimator's on random images,
             so that a difference cannot go unnoticed.
@@ -827,6 +826,7 @@ class ImageEstimator(NeuralNet):
 
         return to_onnx(self, path, input_dtype=input_dtype, check=check)
 
+    @fill_docstring(input_dtype=INPUT_DTYPE)
     def to_torchscript(self, path, *, input_dtype=None, check=True):
         """Write the whole prediction to a TorchScript file, which
         ``torch.jit.load`` reads without sklocalize (see
@@ -836,10 +836,7 @@ class ImageEstimator(NeuralNet):
         ----------
         path : str or path-like
             The file to write (``.pt`` by convention).
-        input_dtype : {"uint8", "float32"} or None, default=None
-            The dtype of the images the model takes; None picks uint8 for an
-            estimator fitted on a 0-1 scale, because images read from files
-            are uint8, and float32 for one fitted on 0-255 floats.
+        %(input_dtype)s
         check : bool, default=True
             Compare the file's outputs with the estimator's on random images,
             so that a difference cannot go unnoticed.

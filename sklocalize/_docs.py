@@ -1,6 +1,8 @@
 """The parameter and attribute docs the two estimators share, written once
 (as skorch derives its classifier's docs from ``NeuralNet``'s)."""
 
+import re
+
 # The parameters and attributes the two estimators share, written once: each
 # estimator's docstring holds ``%(shared_parameters)s`` and
 # ``%(shared_attributes)s`` where they go (see ``shared_docstring``).
@@ -84,10 +86,39 @@ SHARED_ATTRIBUTES = """\
 """
 
 
-def shared_docstring(cls):
-    """Fill in an estimator's docstring with :data:`SHARED_PARAMETERS` and
-    :data:`SHARED_ATTRIBUTES` (a class decorator)."""
-    cls.__doc__ = (cls.__doc__
-                   .replace("    %(shared_parameters)s\n", SHARED_PARAMETERS)
-                   .replace("    %(shared_attributes)s\n", SHARED_ATTRIBUTES))
-    return cls
+# The ``input_dtype`` of the export functions and methods, written once.
+INPUT_DTYPE = """\
+input_dtype : {"uint8", "float32"} or None, default=None
+    The dtype of the images the exported model takes: uint8 (divided by 255
+    in the model, as ``predict`` does) or float32 (used as they are). None
+    picks uint8 for an estimator fitted on a 0-1 scale, because images read
+    from files are uint8, and float32 for one fitted on 0-255 floats.
+"""
+
+
+def _dedent(text):
+    lines = text.splitlines(keepends=True)
+    margin = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
+    return "".join(line[margin:] for line in lines)
+
+
+def fill_docstring(**parts):
+    """A decorator that replaces each line ``%(name)s`` of a docstring with
+    ``parts[name]``, indented as that line is."""
+    def fill(obj):
+        doc = obj.__doc__
+        for name, text in parts.items():
+            doc = re.sub(rf"^( *)%\({name}\)s\n",
+                         lambda m, text=text: "".join(
+                             m.group(1) + line if line.strip() else line
+                             for line in _dedent(text).splitlines(keepends=True)),
+                         doc, flags=re.MULTILINE)
+        obj.__doc__ = doc
+        return obj
+    return fill
+
+
+# Fills in an estimator's docstring with SHARED_PARAMETERS and
+# SHARED_ATTRIBUTES (a class decorator).
+shared_docstring = fill_docstring(shared_parameters=SHARED_PARAMETERS,
+                                  shared_attributes=SHARED_ATTRIBUTES)

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from ._base import ImageEstimator
+from ._docs import INPUT_DTYPE, fill_docstring
 from .dataset import float_images
 from .tta import predict_outputs
 
@@ -54,6 +55,7 @@ _TOLERANCE = 1e-4
 # the module
 
 
+@fill_docstring(input_dtype=INPUT_DTYPE)
 class PredictionModule(torch.nn.Module):
     """The whole prediction of a fitted estimator, as one torch module.
 
@@ -72,11 +74,7 @@ class PredictionModule(torch.nn.Module):
         Fitted. Its network is copied to the CPU, in evaluation mode; its
         test-time parameters (``tta_flip``, ``tta_shift``, ``reframe``) and
         ``presence_threshold`` are read now.
-    input_dtype : {"uint8", "float32"} or None, default=None
-        The dtype of the images ``forward`` takes: uint8 (divided by 255, as
-        ``predict`` does) or float32 (used as they are). None picks uint8 for
-        an estimator fitted on a 0-1 scale, because images read from files
-        are uint8, and float32 for one fitted on 0-255 floats.
+    %(input_dtype)s
 
     Attributes
     ----------
@@ -340,6 +338,7 @@ def _quiet_exporter():
         registration.setLevel(level)
 
 
+@fill_docstring(input_dtype=INPUT_DTYPE)
 def to_onnx(estimator, path, *, input_dtype=None, check=True):
     """Write a fitted estimator's whole prediction to an ONNX file.
 
@@ -356,11 +355,7 @@ def to_onnx(estimator, path, *, input_dtype=None, check=True):
         change them first with ``set_params`` to export others.
     path : str or path-like
         The file to write (``.onnx`` by convention); its folder must exist.
-    input_dtype : {"uint8", "float32"} or None, default=None
-        The dtype of the images the model takes: uint8 (divided by 255 in the
-        model, as ``predict`` does) or float32 (used as they are). None picks
-        uint8 for an estimator fitted on a 0-1 scale, because images read
-        from files are uint8, and float32 for one fitted on 0-255 floats.
+    %(input_dtype)s
     check : bool, default=True
         Run the file written with ``onnxruntime`` on random images and raise
         a RuntimeError where it differs from the estimator's predictions by
@@ -418,6 +413,7 @@ def to_onnx(estimator, path, *, input_dtype=None, check=True):
 # TorchScript
 
 
+@fill_docstring(input_dtype=INPUT_DTYPE)
 def to_torchscript(estimator, path, *, input_dtype=None, check=True):
     """Write a fitted estimator's whole prediction to a TorchScript file.
 
@@ -435,11 +431,7 @@ def to_torchscript(estimator, path, *, input_dtype=None, check=True):
         change them first with ``set_params`` to export others.
     path : str or path-like
         The file to write (``.pt`` by convention); its folder must exist.
-    input_dtype : {"uint8", "float32"} or None, default=None
-        The dtype of the images the model takes: uint8 (divided by 255 in the
-        model, as ``predict`` does) or float32 (used as they are). None picks
-        uint8 for an estimator fitted on a 0-1 scale, because images read
-        from files are uint8, and float32 for one fitted on 0-255 floats.
+    %(input_dtype)s
     check : bool, default=True
         Load the file written and raise a RuntimeError where its outputs on
         random images, in a batch of another size than the one traced, differ
