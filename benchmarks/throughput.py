@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
+from sklocalize._base import _float32  # noqa: E402
 from sklocalize.datasets import make_landmarks, make_localization  # noqa: E402
 
 
@@ -54,17 +55,18 @@ def data(kind, n, seed=0):
             np.tile(y, (reps, 1))[:n])
 
 
-def estimator(kind, batch_size, seed=0):
+def estimator(kind, batch_size, seed=0, **params):
     # one forward pass per predict, as in the raw loop: the localizer's
     # default test-time flip (tta_flip=True) predicts twice, the landmark
     # model's re-framing pass (reframe=1) and its four moved copies
     # (tta_shift=0.5) five times, by design
     if kind == "localizer":
-        return LocalizerEstimator(max_epochs=1, batch_size=batch_size,
-                                  random_state=seed, augment=None, tta_flip=False)
-    return LandmarkEstimator(max_epochs=1, batch_size=batch_size,
-                             random_state=seed, augment=None, reframe=0,
-                             tta_shift=0.0)
+        return LocalizerEstimator(**{
+            "max_epochs": 1, "batch_size": batch_size, "random_state": seed,
+            "augment": None, "tta_flip": False, **params})
+    return LandmarkEstimator(**{
+        "max_epochs": 1, "batch_size": batch_size, "random_state": seed,
+        "augment": None, "reframe": 0, "tta_shift": 0.0, **params})
 
 
 def raw_components(est, memory_format):
@@ -76,7 +78,17 @@ def raw_components(est, memory_format):
     return module, twin.criterion_, torch.optim.AdamW(module.parameters(), lr=est.lr)
 
 
-def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator):
+def _forward(module, xb, dtype):
+    """The module's outputs on a batch, under autocast to ``dtype`` (None:
+    float32), as float32."""
+    if dtype is None:
+        return module(xb)
+    with torch.autocast("cpu", dtype=dtype):
+        return _float32(module(xb))
+
+
+def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator,
+              dtype=None):
     """The minimal hand-written training loop: one epoch."""
     module.train()
     order = torch.randperm(len(X), generator=generator)
@@ -84,17 +96,17 @@ def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator):
         idx = order[start:start + batch_size]
         xb, yb = X[idx], y[idx]
         optimizer.zero_grad(set_to_none=True)
-        loss = criterion(module(xb), yb)
+        loss = criterion(_forward(module, xb, dtype), yb)
         loss.backward()
         optimizer.step()
 
 
-def raw_predict(module, X, batch_size):
+def raw_predict(module, X, batch_size, dtype=None):
     module.eval()
     outs = []
     with torch.no_grad():
         for start in range(0, len(X), batch_size):
-            outs.append(module(X[start:start + batch_size]))
+            outs.append(_forward(module, X[start:start + batch_size], dtype))
     return [torch.cat(o) for o in zip(*outs)]
 
 
@@ -186,8 +198,10 @@ def levers(n, batch_size, threads):
         raw_epoch(module, crit, opt, Xm, yt, batch_size, gen)
         return n / (time.perf_counter() - t)
 
-    def fit(dataset):
-        est = estimator("localizer", batch_size).set_params(dataset=dataset)
+    def fit(dataset=None, **params):
+        est = estimator("localizer", batch_size, **params)
+        if dataset is not None:
+            est.set_params(dataset=dataset)
         t = time.perf_counter()
         est.fit(X, y)
         return n / (time.perf_counter() - t)
@@ -198,6 +212,8 @@ def levers(n, batch_size, threads):
          lambda: raw(torch.contiguous_format, threads)),
         ("batched dataset (__getitems__) vs skorch per-sample Dataset (fit)",
          lambda: fit(sklocalize_dataset()), lambda: fit(PerSampleDataset)),
+        ("default augmentation (flip, brightness, contrast) vs none (fit)",
+         lambda: fit(augment="default"), lambda: fit()),
         (f"{threads} torch threads vs 1 (raw loop)",
          lambda: raw(torch.channels_last, threads),
          lambda: raw(torch.channels_last, 1)),
@@ -212,6 +228,35 @@ def levers(n, batch_size, threads):
         print(rows[-1], flush=True)
     torch.set_num_threads(threads)
     return rows
+
+
+def augmentation_share(kind, n, batch_size, repeats):
+    """The share of a one-epoch fit with the default augmentation that the
+    augmenter's calls take, timed inside the fit (median of ``repeats``)."""
+    from sklocalize.augment import Augmenter
+
+    X, y = data(kind, n)
+    call = Augmenter.__call__
+    spent = []
+
+    def timed_call(self, *args, **kwargs):
+        t = time.perf_counter()
+        out = call(self, *args, **kwargs)
+        spent.append(time.perf_counter() - t)
+        return out
+
+    shares = []
+    Augmenter.__call__ = timed_call
+    try:
+        for _ in range(repeats):
+            spent.clear()
+            est = estimator(kind, batch_size, augment="default")
+            t = time.perf_counter()
+            est.fit(X, y)
+            shares.append(sum(spent) / (time.perf_counter() - t))
+    finally:
+        Augmenter.__call__ = call
+    return float(np.median(shares)), repr(est._augmenter())
 
 
 def sklocalize_dataset():
@@ -240,6 +285,12 @@ def main(argv=None):
                            loop_r, med["predict"], med["raw predict"], pred_r])
         print(speed_rows[-1], flush=True)
     lever_rows = levers(min(args.n_images, 2048), args.batch_size, args.threads)
+    aug_rows = []
+    for kind in ("localizer", "landmarks"):
+        share, augmenter = augmentation_share(kind, min(args.n_images, 2048),
+                                              args.batch_size, args.repeats)
+        aug_rows.append([kind, f"`{augmenter}`", share])
+        print(aug_rows[-1], flush=True)
     for kind in ("localizer", "landmarks"):
         r = peak_rss(kind, args.rss_images, args.batch_size, args.threads)
         budget = r["x_bytes"] + r["model_bytes"]
@@ -260,8 +311,11 @@ def main(argv=None):
     lever_table = markdown_table(
         ["lever", "on img/s", "off img/s", "on / off"], lever_rows,
         floatfmt="{:.2f}")
+    aug_table = markdown_table(["estimator", "default augmenter",
+                                "share of the epoch"], aug_rows, floatfmt="{:.3f}")
     print(speed)
     print(lever_table)
+    print(aug_table)
     print(memory)
     command = command_line(__file__, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -280,7 +334,11 @@ def main(argv=None):
         "it.\n\n"
         f"{speed}\n\nLevers, one epoch of {min(args.n_images, 2048)} images each, "
         "median of 2 alternating runs:\n\n"
-        f"{lever_table}\n\nMemory: fit (one epoch) on {args.rss_images} images in a "
+        f"{lever_table}\n\nThe default augmentation's cost: the time spent "
+        "in the augmenter's calls, timed inside a one-epoch fit of "
+        f"{min(args.n_images, 2048)} images, over the fit's time (median of "
+        f"{args.repeats}):\n\n{aug_table}\n\n"
+        f"Memory: fit (one epoch) on {args.rss_images} images in a "
         "fresh process; RSS read from /proc/self/status (VmRSS before fit, "
         "VmHWM after). 'before' already holds X, torch and the libraries; the "
         "ratio that counts is the growth during fit plus X, over X plus the "

@@ -62,11 +62,13 @@ from ._params import (
     seeded_global,
 )
 from ._validation import (
+    PRECISIONS,
     callback_entries,
     check_callback_entries,
     check_device,
     check_images,
     check_pixel_scale,
+    check_precision,
     check_sample_weight,
     check_torch_load_kwargs,
     pixel_scale,
@@ -117,6 +119,16 @@ def _describe(outputs):
     return type(outputs).__name__
 
 
+def _float32(outputs):
+    """The module's outputs (a tensor, or tuples of them) with every floating
+    point tensor as float32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, (tuple, list)):
+        return type(outputs)(_float32(o) for o in outputs)
+    return outputs
+
+
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly (see the
     module's docstring for what a subclass supplies)."""
@@ -142,6 +154,7 @@ class ImageEstimator(NeuralNet):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "device": [str, torch.device, None],
+        "precision": [StrOptions(set(PRECISIONS))],
         "random_state": ["random_state"],
         "image_shape": [tuple, list, None],
         "presence_threshold": [Interval(Real, 0, 1, closed="neither")],
@@ -155,9 +168,9 @@ class ImageEstimator(NeuralNet):
 
     def __init__(self, module, criterion, *, optimizer=torch.optim.AdamW, lr=1e-3,
                  max_epochs=20, batch_size=64, train_split=None, callbacks=None,
-                 warm_start=False, verbose=0, device="cpu", random_state=None,
-                 image_shape=None, presence_threshold=0.5, augment="default",
-                 tta_flip=False, tta_shift=0.0, backbone="scratch",
+                 warm_start=False, verbose=0, device="cpu", precision="float32",
+                 random_state=None, image_shape=None, presence_threshold=0.5,
+                 augment="default", tta_flip=False, tta_shift=0.0, backbone="scratch",
                  backbone_weights="imagenet", backbone_lr_scale=1.0,
                  iterator_train=DataLoader, iterator_valid=DataLoader,
                  dataset=ImageDataset, **kwargs):
@@ -167,6 +180,7 @@ class ImageEstimator(NeuralNet):
             iterator_valid=iterator_valid, dataset=dataset, train_split=train_split,
             callbacks=callbacks, warm_start=warm_start, verbose=verbose,
             device=device, **kwargs)
+        self.precision = precision
         self.random_state = random_state
         self.image_shape = image_shape
         self.presence_threshold = presence_threshold
@@ -192,6 +206,7 @@ class ImageEstimator(NeuralNet):
             caller_name=type(self).__name__,
         )
         check_device(self.device)
+        check_precision(self.precision, self.device)
         check_callback_entries(self.callbacks)
         check_torch_load_kwargs(self.torch_load_kwargs)
 
@@ -311,6 +326,22 @@ class ImageEstimator(NeuralNet):
             if isinstance(module, torch.nn.Module) and any(
                     m.training != training for m in module.modules()):
                 module.train(training)
+
+    def infer(self, x, **fit_params):
+        """skorch's forward pass, under autocast when ``precision`` asks for
+        it; the outputs come back as float32, so that the losses, the
+        decoding and the metrics run in full precision.
+
+        Returns
+        -------
+        outputs : torch.Tensor or tuple of torch.Tensor
+        """
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return super().infer(x, **fit_params)
+        device = next(self.module_.parameters()).device.type
+        with torch.autocast(device, dtype=dtype):
+            return _float32(super().infer(x, **fit_params))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion's loss of a batch; a batch's target may be the pair
@@ -689,6 +720,7 @@ class ImageEstimator(NeuralNet):
                 "with appropriate arguments before using this estimator."
             )
         check_device(self.device)  # e.g. set_params(device="cuda") after fit
+        check_precision(self.precision, self.device)
 
     def _tta_options(self):
         """The test-time augmentation, as keyword arguments of

@@ -33,6 +33,15 @@ SHARED_PARAMETERS = """\
         after each epoch. 2: also a progress bar over the batches.
     device : str or torch.device, default="cpu"
         Where to train and predict, e.g. ``"cuda"``; the CPU works everywhere.
+    precision : {"float32", "bfloat16"}, default="float32"
+        The arithmetic of the network's forward and backward passes.
+        ``"bfloat16"``: mixed precision, the convolutions and linear layers
+        under ``torch.autocast`` in bfloat16 (weights, optimizer, batch-norm
+        statistics, losses and decoding stay float32), on the CPU or a GPU
+        that supports bfloat16 (:ref:`precision`). ``"float32"``, because
+        bfloat16 pays only on hardware with bfloat16 matrix units (recent
+        GPUs, CPUs with AMX); on a CPU with AVX512-BF16 alone it was slower
+        (see :ref:`bench-flops`). Exports are float32 either way.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling, the augmentation and the validation
         split. An int makes fits reproducible; the global torch RNG is left as

