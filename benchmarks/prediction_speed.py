@@ -14,9 +14,9 @@ process (A B C ... A B C ...):
   same images scaled to 0-1, in batches of ``--batch-size`` (the estimator's
   ``batch_size`` for ``predict`` too);
 - the ONNX file of ``est.to_onnx`` run by onnxruntime (its default CPU
-  provider, as many intra-op threads as torch has) on the whole uint8 batch,
+  provider, as many intra-op threads as torch has) on uint8 images,
   and the TorchScript file of ``est.to_torchscript``, both with test-time
-  augmentation off and with the defaults.
+  augmentation off and with the defaults, in batches of ``--batch-size``.
 
 Throughput is images per second, the median of ``--repeats``; the ratio is
 against the raw loop. Latency is one image at a time (batch 1), median and
@@ -59,6 +59,13 @@ def raw_predict(module, X, batch_size):
     return [torch.cat(o) for o in zip(*outs)]
 
 
+def in_batches(run, X, batch_size):
+    """``run`` on consecutive batches of ``X``: the exported models take the
+    images ``batch_size`` at a time, as predict and the raw loop do."""
+    return [run(X[start:start + batch_size])
+            for start in range(0, len(X), batch_size)]
+
+
 def runners(est, kind, X, batch_size, folder):
     """name: a function predicting on uint8 images ``X`` (numpy)."""
     import onnxruntime
@@ -81,11 +88,13 @@ def runners(est, kind, X, batch_size, folder):
             return est.set_params(**settings).predict(Xb)
 
         def onnx(Xb, session=session):
-            return session.run(None, {"X": Xb})
+            return in_batches(lambda B: session.run(None, {"X": B}), Xb,
+                              batch_size)
 
         def torchscript(Xb, script=script):
             with torch.no_grad():
-                return script(torch.from_numpy(Xb))
+                return in_batches(lambda B: script(torch.from_numpy(B)), Xb,
+                                  batch_size)
 
         out[f"predict ({label})"] = predict
         out[f"onnxruntime ({label})"] = onnx
@@ -107,16 +116,24 @@ def throughput(run, X, repeats):
 
 
 def latency(run, X, n):
-    """Milliseconds per single image (batch 1): median and 95th percentile."""
-    times = {name: [] for name in run}
-    for i in range(n):
-        xb = X[i % len(X)][None]
-        for name, f in run.items():
+    """Milliseconds per single image (batch 1): median and 95th percentile.
+
+    Runner by runner, each after a few warm-up calls: interleaved, the
+    onnxruntime threads that spin on after a call for the next one would
+    take the cores from the runner after them.
+    """
+    out = {}
+    for name, f in run.items():
+        for i in range(5):
+            f(X[i % len(X)][None])
+        times = []
+        for i in range(n):
+            xb = X[i % len(X)][None]
             t = time.perf_counter()
             f(xb)
-            times[name].append(1000 * (time.perf_counter() - t))
-    return {name: (float(np.median(v)), float(np.percentile(v, 95)))
-            for name, v in times.items()}
+            times.append(1000 * (time.perf_counter() - t))
+        out[name] = (float(np.median(times)), float(np.percentile(times, 95)))
+    return out
 
 
 def main(argv=None):
@@ -152,12 +169,12 @@ def main(argv=None):
         "# Prediction speed: predict, a raw loop and the exported models\n\n"
         f"Command: `{command_line(__file__, argv)}`\n\n"
         f"Machine: {machine()}.\n\n"
-        f"{args.n_images} uint8 images of 64x64x3, batch {args.batch_size} for "
-        "predict and the raw loop, the whole set in one call for the exported "
-        f"models; median of {args.repeats} alternating repeats. '/ raw loop' "
+        f"{args.n_images} uint8 images of 64x64x3, in batches of "
+        f"{args.batch_size} for each; median of {args.repeats} alternating "
+        "repeats. '/ raw loop' "
         "is the throughput over the raw no_grad loop's (one forward pass, "
         "no test-time augmentation). Latency: one image per call, "
-        f"{args.latency_images} calls each.\n\n{table}\n")
+        f"{args.latency_images} calls of each runner in a row.\n\n{table}\n")
     print(f"written {args.out}")
 
 

@@ -150,31 +150,40 @@ def measure(kind, n, batch_size, repeats):
 
 
 RSS_CHILD = r"""
-import json, resource, sys, numpy as np, torch
+import json, sys, numpy as np, torch
 sys.path.insert(0, {bench!r})
 torch.set_num_threads({threads})
 from throughput import data, estimator
-X, y = data({kind!r}, {n})
-est = estimator({kind!r}, {batch})
-def vmhwm():
+def status(key):
     for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
+        if line.startswith(key):
             return int(line.split()[1]) * 1024
-def vmrss():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) * 1024
-before = vmrss()
-est.fit(X, y)
+if {predict!r}:
+    # a model fitted on a few images, then predict with the defaults (test-time
+    # augmentation included) on n uint8 images, as photos come
+    X, y = data({kind!r}, 512)
+    est = estimator({kind!r}, {batch}).fit(X, y)
+    est.set_params(**{{k: v for k, v in type(est)().get_params().items()
+                       if k in ("tta_flip", "tta_shift", "reframe")}})
+    X = np.tile(np.round(X * 255).astype(np.uint8), (-(-{n} // 512), 1, 1, 1))[:{n}]
+    before = status("VmRSS")
+    est.predict(X)
+else:
+    X, y = data({kind!r}, {n})
+    est = estimator({kind!r}, {batch})
+    before = status("VmRSS")
+    est.fit(X, y)
 n_params = sum(p.numel() for p in est.module_.parameters())
-print(json.dumps({{"before": before, "peak": vmhwm(), "x_bytes": X.nbytes,
+print(json.dumps({{"before": before, "peak": status("VmHWM"), "x_bytes": X.nbytes,
                    "model_bytes": 4 * n_params}}))
 """
 
 
-def peak_rss(kind, n, batch_size, threads):
+def peak_rss(kind, n, batch_size, threads, predict=False):
+    """Resident memory of a fit (or a predict) on n images in a fresh process:
+    before, peak, and the sizes of X and of the model, in bytes."""
     code = RSS_CHILD.format(bench=str(Path(__file__).parent), threads=threads,
-                            kind=kind, n=n, batch=batch_size)
+                            kind=kind, n=n, batch=batch_size, predict=predict)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -271,6 +280,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rss-images", type=int, default=20000)
+    parser.add_argument("--predict-rss-images", type=int, default=100000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).parent / "results" / "throughput.md")
@@ -299,6 +309,14 @@ def main(argv=None):
                          (r["peak"] - r["before"] + r["x_bytes"]) / budget,
                          r["peak"] / budget])
         print(mem_rows[-1], flush=True)
+    predict_rows = []
+    for kind in ("localizer", "landmarks"):
+        r = peak_rss(kind, args.predict_rss_images, args.batch_size, args.threads,
+                     predict=True)
+        predict_rows.append([kind, r["x_bytes"] / 2**20, r["before"] / 2**20,
+                             r["peak"] / 2**20, (r["peak"] - r["before"]) / 2**20,
+                             (r["peak"] - r["before"]) / r["x_bytes"]])
+        print(predict_rows[-1], flush=True)
 
     speed = markdown_table(
         ["estimator", "fit img/s", "raw loop img/s", "fit / raw",
@@ -308,6 +326,9 @@ def main(argv=None):
         ["estimator", "X float32 MiB", "model MiB", "RSS before fit MiB",
          "peak RSS MiB", "(peak - before + X) / (X + model)",
          "peak / (X + model)"], mem_rows, floatfmt="{:.2f}")
+    predict_memory = markdown_table(
+        ["estimator", "X uint8 MiB", "RSS before predict MiB", "peak RSS MiB",
+         "growth MiB", "growth / X"], predict_rows, floatfmt="{:.2f}")
     lever_table = markdown_table(
         ["lever", "on img/s", "off img/s", "on / off"], lever_rows,
         floatfmt="{:.2f}")
@@ -317,6 +338,7 @@ def main(argv=None):
     print(lever_table)
     print(aug_table)
     print(memory)
+    print(predict_memory)
     command = command_line(__file__, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
@@ -342,7 +364,13 @@ def main(argv=None):
         "fresh process; RSS read from /proc/self/status (VmRSS before fit, "
         "VmHWM after). 'before' already holds X, torch and the libraries; the "
         "ratio that counts is the growth during fit plus X, over X plus the "
-        f"model.\n\n{memory}\n")
+        f"model.\n\n{memory}\n\n"
+        f"Memory of predict on {args.predict_rss_images} uint8 images (64x64x3) "
+        "in a fresh process, with each estimator's default test-time "
+        "augmentation (the localizer's mirror images; the landmark model's "
+        "re-framing pass and four moved copies): the growth of the peak RSS "
+        f"over the RSS before predict, which already holds X.\n\n"
+        f"{predict_memory}\n")
     print(f"written {args.out}")
 
 
