@@ -158,49 +158,12 @@ def _resolve_index(token, names, n_points, what):
 # landmark normalisation
 
 
-def _eye_side(name):
-    """``"left"`` or ``"right"`` for a name of an eye point (``left_eye``,
-    ``LeftEye``, ``eye_l``, ``left_eye_center``, ...), else None."""
-    import re
-
-    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(name)).lower()
-    words = "_" + re.sub(r"[^a-z0-9]+", "_", words) + "_"
-    if re.search(r"brow|lid|lash", words):  # left_eye_brow is no eye
-        return None
-    for side, short in (("left", "l"), ("right", "r")):
-        if re.search(rf"_({side}|{short})_?eyes?_|_eyes?_?({side}|{short})_", words):
-            return side
-    return None
-
-
-def _eye_pair(names):
-    """The indices of the two eyes among point ``names`` (their centres when
-    the eyes have several points, else their outer corners), or None."""
-    if not names:
-        return None
-    sides = {"left": [], "right": []}
-    for i, name in enumerate(names):
-        side = _eye_side(name)
-        if side is not None:
-            sides[side].append(i)
-    pair = []
-    for side in ("left", "right"):
-        found = sides[side]
-        for word in ("center", "centre", "pupil", "outer"):
-            if len(found) <= 1:
-                break
-            preferred = [i for i in found if word in str(names[i]).lower()]
-            found = preferred or found
-        if len(found) != 1:
-            return None
-        pair.append(found[0])
-    return tuple(pair)
-
-
 def _normalization(option, names, n_points):
     """The ``normalize=`` of the landmark metrics for ``--normalize``, and how
     the table names it."""
     if option in (None, "auto"):
+        from .metrics import _eye_pair
+
         pair = _eye_pair(names)
         if pair is not None:
             return pair, (f"inter-ocular: {names[pair[0]]} to {names[pair[1]]}")
@@ -755,8 +718,8 @@ def _pictures_localization(est, X_test, y_test, out):
     n = min(12, len(X_test))
     pred = est.predict(X_test[:n])
     fig, _ = plot_boxes(X_test[:n], y_true[:n], pred, classes=est.classes_,
-                        presence_proba=est.predict_proba(X_test[:n])[:, 0])
-    fig.suptitle("green dashed: truth, red: prediction", fontsize=9, y=1.02)
+                        presence_proba=est.predict_proba(X_test[:n])[:, 0],
+                        title="green dashed: truth, red: prediction")
     paths = [_save(fig, out / "localization_predictions.png")]
     disp = IoUSuccessDisplay.from_estimator(est, X_test, y_test)
     paths.append(_save(disp.figure_, out / "localization_iou_success.png"))
@@ -774,17 +737,17 @@ def _pictures_landmarks(est, X_test, y_test, out):
     y_true = est.encode_target(y_test)
     n = min(12, len(X_test))
     pred = est.predict(X_test)
-    fig, _ = plot_landmarks(X_test[:n], y_true[:n], pred[:n])
-    fig.suptitle("green: truth, red: prediction, yellow: error", fontsize=9, y=1.02)
+    fig, _ = plot_landmarks(X_test[:n], y_true[:n], pred[:n],
+                            title="green: truth, red: prediction, yellow: error")
     paths = [_save(fig, out / "landmarks_predictions.png")]
-    norm, label = _normalization("auto", est.landmark_names or None, est.n_landmarks_)
+    names = est.landmark_names or None
+    norm, _ = _normalization("auto", names, est.n_landmarks_)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         max_error = _ced_max_error(per_image_nme(y_true, pred, normalize=norm))
         disp = CEDDisplay.from_predictions(y_true, pred, normalize=norm,
-                                           max_error=max_error,
+                                           max_error=max_error, landmark_names=names,
                                            name=type(est).__name__)
-    disp.ax_.set_xlabel(f"NME ({label})")
     paths.append(_save(disp.figure_, out / "landmarks_ced.png"))
     return paths
 

@@ -30,6 +30,7 @@ and their visible points, with the predicted points as given (so a face that
 """
 
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -957,3 +958,43 @@ def get_scorer(name):
             f"Unknown scorer name {name!r}. Expected one of {get_scorer_names()}."
         )
     return copy.deepcopy(SCORERS[name])
+
+
+# the eyes among named points, for the inter-ocular NME
+
+
+def _eye_side(name):
+    """``"left"`` or ``"right"`` for a name of an eye point (``left_eye``,
+    ``LeftEye``, ``eye_l``, ``left_eye_center``, ...), else None."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1_\2", str(name)).lower()
+    words = "_" + re.sub(r"[^a-z0-9]+", "_", words) + "_"
+    if re.search(r"brow|lid|lash", words):  # left_eye_brow is no eye
+        return None
+    for side, short in (("left", "l"), ("right", "r")):
+        if re.search(rf"_({side}|{short})_?eyes?_|_eyes?_?({side}|{short})_", words):
+            return side
+    return None
+
+
+def _eye_pair(names):
+    """The indices of the two eyes among point ``names`` (their centres when
+    the eyes have several points, else their outer corners), or None."""
+    if not names:
+        return None
+    sides = {"left": [], "right": []}
+    for i, name in enumerate(names):
+        side = _eye_side(name)
+        if side is not None:
+            sides[side].append(i)
+    pair = []
+    for side in ("left", "right"):
+        found = sides[side]
+        for word in ("center", "centre", "pupil", "outer"):
+            if len(found) <= 1:
+                break
+            preferred = [i for i in found if word in str(names[i]).lower()]
+            found = preferred or found
+        if len(found) != 1:
+            return None
+        pair.append(found[0])
+    return tuple(pair)

@@ -71,11 +71,16 @@ def _image_list(X):
     return images
 
 
-def _show_images(X, n_cols, axes):
-    """Each image of ``X`` on a grid of axes; return the figure and the axes."""
+def _show_images(X, n_cols, axes, title=None):
+    """Each image of ``X`` on a grid of axes, under ``title``; return the
+    figure and the axes."""
     fig, axes = _grid(len(X), n_cols, axes)
     for ax, image in zip(axes, X):
         _show_image(ax, image)
+    if title is not None:
+        # placed by the layout, above the axes' titles (a suptitle given a
+        # position of its own is left out of the layout and can overlap them)
+        fig.suptitle(title, fontsize=9)
     return fig, axes
 
 
@@ -102,7 +107,7 @@ def _box_patch(box, colour, linestyle):
 
 
 def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None,
-               n_cols=6, axes=None):
+               n_cols=6, axes=None, title=None):
     """Draw true and predicted boxes, with class names, over a grid of images.
 
     Parameters
@@ -119,16 +124,22 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
         Shown in the titles when given.
     n_cols : int, default=6
     axes : array of matplotlib Axes, default=None
+        Axes to draw on; None makes a figure whose layout keeps each image's
+        title clear of the row above.
+    title : str, default=None
+        A title above the grid, e.g. what the colours mean; the figure's
+        layout (or a subfigure's) makes room for it.
 
     Returns
     -------
     fig : matplotlib Figure
+        The figure (or subfigure) of the axes.
     axes : ndarray of Axes
     """
     X = _image_list(X)
-    fig, axes = _show_images(X, n_cols, axes)
+    fig, axes = _show_images(X, n_cols, axes, title)
     for i, ax in enumerate(axes[: len(X)]):
-        title = []
+        lines = []
         for y, colour, style, tag in ((y_true, "lime", "--", "true"),
                                       (y_pred, "red", "-", "pred")):
             if y is None:
@@ -139,16 +150,16 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
                     ax.add_patch(_box_patch(row[1:5], colour, style))
                 k = int(np.nan_to_num(row[5:]).argmax())
                 name = classes[k] if classes is not None else k
-                title.append(f"{tag}: {name}")
+                lines.append(f"{tag}: {name}")
             else:
-                title.append(f"{tag}: none")
+                lines.append(f"{tag}: none")
         if presence_proba is not None:
-            title.append(f"p={float(presence_proba[i]):.2f}")
-        ax.set_title("\n".join(title), fontsize=7)
+            lines.append(f"p={float(presence_proba[i]):.2f}")
+        ax.set_title("\n".join(lines), fontsize=7)
     return fig, axes
 
 
-def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
+def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None, title=None):
     """Draw true and predicted points over a grid of images, joined by error
     lines.
 
@@ -162,14 +173,18 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None):
         line joins each true point to its prediction.
     n_cols : int, default=6
     axes : array of matplotlib Axes, default=None
+        Axes to draw on; None makes a new figure.
+    title : str, default=None
+        A title above the grid (see :func:`plot_boxes`).
 
     Returns
     -------
     fig : matplotlib Figure
+        The figure (or subfigure) of the axes.
     axes : ndarray of Axes
     """
     X = _image_list(X)
-    fig, axes = _show_images(X, n_cols, axes)
+    fig, axes = _show_images(X, n_cols, axes, title)
     for i, ax in enumerate(axes[: len(X)]):
         t = None if y_true is None else np.asarray(y_true, float)[i]
         p = None if y_pred is None else np.asarray(y_pred, float)[i]
@@ -345,7 +360,8 @@ class _CurveDisplay:
             With ``line_``, ``ax_`` and ``figure_`` set.
         """
         if ax is None:
-            _, ax = _plt().subplots(figsize=(4.5, 3.5))
+            # wide enough for a legend that names the curve and its figures
+            _, ax = _plt().subplots(figsize=(5.5, 4), layout="constrained")
         name = name or self.name
         label = self._stats() if name is None else f"{name} ({self._stats()})"
         x, y = (getattr(self, attr) for attr in self._curve)
@@ -455,9 +471,31 @@ class IoUSuccessDisplay(_CurveDisplay):
         return cls._from_estimator(estimator, X, y, name=name, ax=ax, **kwargs)
 
 
+def _nme_label(normalize, landmark_names=None):
+    """The x axis's label of a CED: what the point errors were divided by."""
+    from .metrics import _eye_pair
+
+    if isinstance(normalize, str):
+        if normalize == "image":
+            return "Mean error (share of the image size)"
+        return "Normalised mean error (NME)"  # "bbox", the metrics' default
+    i, j = (int(v) for v in normalize)
+    if landmark_names is not None and max(i, j) < len(landmark_names):
+        a, b = str(landmark_names[i]), str(landmark_names[j])
+        if _eye_pair(list(landmark_names)) in ((i, j), (j, i)):
+            return f"Inter-ocular NME ({a} to {b})"
+        return f"NME by the {a} to {b} distance"
+    return f"NME by the distance of points {i} and {j}"
+
+
 class CEDDisplay(_CurveDisplay):
     """Cumulative error distribution of the landmark NME, with its AUC and
     failure rate.
+
+    For faces, the usual NME divides each face's mean point error by the
+    distance between its eyes (inter-ocular): pass the two eyes' indices as
+    ``normalize`` (e.g. ``(0, 1)``) to :meth:`from_predictions` or
+    :meth:`from_estimator`, whose x axis then names the normalisation.
 
     Parameters
     ----------
@@ -467,6 +505,9 @@ class CEDDisplay(_CurveDisplay):
     failure_rate : float
         Share of faces with NME above ``max_error``.
     name : str, default=None
+    xlabel : str, default=None
+        The x axis's label, which says what the errors were divided by; None
+        reads "Normalised mean error (NME)".
 
     Attributes
     ----------
@@ -487,12 +528,14 @@ class CEDDisplay(_CurveDisplay):
              "ylabel": "Share of faces with NME <= x"}
     _legend = {"loc": "lower right", "fontsize": "small"}
 
-    def __init__(self, errors, fraction, auc, failure_rate, name=None):
+    def __init__(self, errors, fraction, auc, failure_rate, name=None,
+                 xlabel=None):
         self.errors = errors
         self.fraction = fraction
         self.auc = auc
         self.failure_rate = failure_rate
         self.name = name
+        self.xlabel = xlabel
 
     plot = _CurveDisplay.plot  # own attribute, so that the API docs show it
 
@@ -500,9 +543,13 @@ class CEDDisplay(_CurveDisplay):
         return (f"AUC = {self.auc:.3f}, failures (> {self.errors[-1]:g}) = "
                 f"{100 * self.failure_rate:.1f}%")
 
+    def _decorate(self, ax):
+        if self.xlabel is not None:
+            ax.set_xlabel(self.xlabel)
+
     @classmethod
     def from_predictions(cls, y_true, y_pred, *, max_error=0.1, normalize="bbox",
-                         name=None, ax=None, **kwargs):
+                         landmark_names=None, name=None, ax=None, **kwargs):
         """Plot the CED from landmark targets and predictions.
 
         Parameters
@@ -511,7 +558,12 @@ class CEDDisplay(_CurveDisplay):
         max_error : float, default=0.1
             Where the curve ends; also the failure threshold.
         normalize : "bbox", "image" or (i, j), default="bbox"
-            See :func:`sklocalize.metrics.per_image_nme`.
+            See :func:`sklocalize.metrics.per_image_nme`; for faces, the
+            indices of the two eyes give the inter-ocular NME.
+        landmark_names : sequence of str, default=None
+            The points' names, for the x axis's label: with
+            ``normalize=(i, j)`` it names the two points, and says
+            "Inter-ocular" when both are eyes (their names hold "eye").
         name : str, default=None
         ax : matplotlib Axes, default=None
         **kwargs
@@ -524,7 +576,8 @@ class CEDDisplay(_CurveDisplay):
         errors, fraction, auc = ced_curve(y_true, y_pred, max_error=max_error,
                                           normalize=normalize)
         rate = failure_rate(y_true, y_pred, threshold=max_error, normalize=normalize)
-        return cls(errors, fraction, auc, rate, name=name).plot(ax=ax, **kwargs)
+        return cls(errors, fraction, auc, rate, name=name,
+                   xlabel=_nme_label(normalize, landmark_names)).plot(ax=ax, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, X, y, *, max_error=0.1, normalize="bbox",
@@ -534,10 +587,13 @@ class CEDDisplay(_CurveDisplay):
         Parameters
         ----------
         estimator : fitted LandmarkEstimator (or Pipeline ending in one)
+            Its ``landmark_names``, if set, name the points of ``normalize``
+            on the x axis.
         X : array-like
         y : array-like or DataFrame
         max_error : float, default=0.1
         normalize : "bbox", "image" or (i, j), default="bbox"
+            For faces, the indices of the two eyes give the inter-ocular NME.
         name : str, default=None
         ax : matplotlib Axes, default=None
         **kwargs
@@ -546,5 +602,7 @@ class CEDDisplay(_CurveDisplay):
         -------
         display : CEDDisplay
         """
+        names = getattr(final_estimator(estimator), "landmark_names", None)
         return cls._from_estimator(estimator, X, y, max_error=max_error,
-                                   normalize=normalize, name=name, ax=ax, **kwargs)
+                                   normalize=normalize, landmark_names=names,
+                                   name=name, ax=ax, **kwargs)

@@ -13,6 +13,7 @@ from PIL import Image
 
 import sklocalize
 from sklocalize import cli
+from sklocalize.metrics import _eye_pair
 
 
 def test_demo_localization_on_user_data(tmp_path, capsys):
@@ -218,7 +219,7 @@ def test_python_m_error_is_one_line_without_traceback(tmp_path):
     (None, None),
 ])
 def test_eyes_are_found_by_name(names, pair):
-    assert cli._eye_pair(names) == pair
+    assert _eye_pair(names) == pair
 
 
 def test_normalization_choices():

@@ -1,63 +1,87 @@
-"""The README's "Your own photos" code runs as written, on a folder of
-generated photos annotated in Pascal VOC that the test writes itself."""
+"""Every code block of the README runs as written, on folders of generated
+photos that the test writes itself: Python blocks with ``exec``, the
+``sklocalize`` commands through the command line's ``main``. Training is
+shortened as ``tests/_snippets.py`` lists (1 epoch, fewer images); the shell
+lines that are not ``sklocalize`` commands (``make``, ``pip``) are listed
+there with the reason they are not run."""
 
-import re
-from pathlib import Path
-
-import numpy as np
-from PIL import Image
+import matplotlib.pyplot as plt
+import pytest
 
 from sklocalize.datasets import make_localization
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+from ._snippets import (
+    NOT_CODE,
+    markdown_blocks,
+    run_python,
+    run_shell,
+    save_photo,
+    set_fast_defaults,
+    shell_commands,
+    write_voc,
+)
+
+BLOCKS = markdown_blocks()
 
 
-def _section_code(title):
-    text = README.read_text(encoding="utf-8")
-    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
-
-
-def _write_voc(folder, X, y, names):
-    (folder / "annotations").mkdir()
-    for image, (_, row), name in zip(X, y.iterrows(), names):
-        pixels = (np.moveaxis(image, 0, -1) * 255).round().astype(np.uint8)
-        Image.fromarray(pixels).save(folder / "photos" / name)
-        h, w = image.shape[1:]
-        objects = ""
-        if row["p_c"] == 1:
-            x1 = (row["b_x"] - row["b_w"] / 2) * w
-            x2 = (row["b_x"] + row["b_w"] / 2) * w
-            y1 = (row["b_y"] - row["b_h"] / 2) * h
-            y2 = (row["b_y"] + row["b_h"] / 2) * h
-            objects = (  # VOC: 1-based, inclusive pixel indices
-                f"<object><name>{row['label']}</name><bndbox>"
-                f"<xmin>{round(x1) + 1}</xmin><ymin>{round(y1) + 1}</ymin>"
-                f"<xmax>{round(x2)}</xmax><ymax>{round(y2)}</ymax>"
-                "</bndbox></object>")
-        (folder / "annotations" / f"{Path(name).stem}.xml").write_text(
-            f"<annotation><filename>{name}</filename><size><width>{w}</width>"
-            f"<height>{h}</height><depth>3</depth></size>{objects}</annotation>")
-
-
-def test_your_own_photos_runs_as_written(tmp_path, monkeypatch):
-    (code,) = _section_code("Your own photos")
-    X, y = make_localization(n_samples=30, image_size=32, n_channels=3,
+def _write_folders(root):
+    """What the README's "Your own photos" names: 24 annotated photos
+    (``annotations/``, Pascal VOC, and ``photos/``), 6 new photos
+    (``new_photos/``) and 8 annotated test photos (``test_annotations/``,
+    ``test_photos/``), 32x32 pixels."""
+    X, y = make_localization(n_samples=38, image_size=32, n_channels=3,
                              random_state=0, as_frame=True)
-    (tmp_path / "photos").mkdir()
-    (tmp_path / "new_photos").mkdir()
-    _write_voc(tmp_path, X[:24], y[:24], [f"{i}.png" for i in range(24)])
-    for i, image in enumerate(X[24:]):
-        pixels = (np.moveaxis(image, 0, -1) * 255).round().astype(np.uint8)
-        Image.fromarray(pixels).save(tmp_path / "new_photos" / f"new{i}.jpg")
+    write_voc(root / "annotations", root / "photos", X[:24], y[:24],
+              [f"{i}.png" for i in range(24)])
+    (root / "new_photos").mkdir()
+    for i, image in enumerate(X[24:30]):
+        save_photo(image, root / "new_photos" / f"new{i}.jpg")
+    write_voc(root / "test_annotations", root / "test_photos", X[30:], y[30:],
+              [f"test{i}.png" for i in range(8)])
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    _write_folders(tmp_path)
     monkeypatch.chdir(tmp_path)
-    # a short training: the README's code, as written, with fewer epochs
-    code = code.replace("LocalizerEstimator()", "LocalizerEstimator(max_epochs=2)")
-    namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    boxes = namespace["boxes"]
-    assert list(boxes["file"]) == [f"new{i}.jpg" for i in range(6)]
-    assert sorted(p.name for p in (tmp_path / "drawn").iterdir()) == [
-        f"new{i}.png" for i in range(6)]
-    assert (tmp_path / "model.skl").is_file()
+    set_fast_defaults(monkeypatch)
+    yield tmp_path
+    plt.close("all")
+
+
+def test_the_readme_has_the_users_journey_first():
+    headings = [b.heading for b in BLOCKS]
+    assert headings[0] == "Install"
+    assert [b.language for b in BLOCKS if b.heading == "Your own photos"] == [
+        "python", "bash"]
+    commands = [c.split()[1] for b in BLOCKS if b.heading == "Your own photos"
+                and b.language == "bash" for c in shell_commands(b)]
+    assert commands == ["train", "predict", "evaluate"]
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_readme_block_runs(block, folder):
+    if block.language in NOT_CODE:
+        pytest.skip("text, not code")
+    if block.language == "bash":
+        skipped = run_shell(block)
+        if skipped and len(skipped) == len(shell_commands(block)):
+            pytest.skip("; ".join(f"`{c}`: {why}" for c, why in skipped))
+        if block.heading == "Your own photos":
+            assert (folder / "model.skl").is_file()
+            lines = (folder / "predictions.csv").read_text().splitlines()
+            assert lines[0].startswith("file,width,height,p_c,x1,y1,x2,y2")
+            assert len(lines) == 1 + 6
+            assert len(list((folder / "drawn").iterdir())) == 6
+        return
+    assert block.language == "python", f"{block.id}: unknown language"
+    namespace = {"__name__": "__readme__"}
+    run_python(block, namespace)
+    if block.heading == "Your own photos":
+        boxes = namespace["boxes"]
+        assert list(boxes["file"]) == [f"new{i}.jpg" for i in range(6)]
+        assert {"x1", "y1", "x2", "y2", "label"} <= set(boxes.columns)
+        assert sorted(p.name for p in (folder / "drawn").iterdir()) == [
+            f"new{i}.png" for i in range(6)]
+        assert (folder / "model.skl").is_file()
 

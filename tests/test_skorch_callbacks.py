@@ -1,0 +1,101 @@
+"""The skorch callbacks that the user guide lists as working ("skorch's
+callbacks") do what skorch says, with both estimators."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochScoring,
+    Freezer,
+    GradientNormClipping,
+    LoadInitState,
+    LRScheduler,
+    ProgressBar,
+    TrainEndCheckpoint,
+    Unfreezer,
+)
+
+from sklocalize import LandmarkEstimator, LocalizerEstimator
+from sklocalize.metrics import get_scorer
+
+from ._helpers import tiny_estimator, tiny_landmarks, tiny_localization
+
+CASES = {
+    LocalizerEstimator: (tiny_localization, "iou"),
+    LandmarkEstimator: (tiny_landmarks, "neg_nme"),
+}
+
+
+@pytest.fixture(params=list(CASES), ids=lambda cls: cls.__name__)
+def task(request):
+    """The estimator class, its tiny data and a scorer of it."""
+    make, scorer = CASES[request.param]
+    return request.param, make(n=32), get_scorer(scorer)
+
+
+def test_early_stopping_on_validation_and_train_loss(task):
+    cls, (X, y), _ = task
+    est = tiny_estimator(cls, max_epochs=30, lr=1e-7, train_split=0.25, callbacks=[
+        ("stop", EarlyStopping(patience=2, threshold=0.5))]).fit(X, y)
+    assert len(est.history_) == 3  # no epoch improves by half: stops after 2 more
+    est = tiny_estimator(cls, max_epochs=30, lr=1e-7, callbacks=[
+        EarlyStopping(monitor="train_loss", patience=1, threshold=0.5)]).fit(X, y)
+    assert len(est.history_) == 2
+
+
+def test_checkpoint_load_params_and_load_init_state(task, tmp_path):
+    cls, (X, y), _ = task
+    best = Checkpoint(dirname=tmp_path, monitor="valid_loss_best")
+    est = tiny_estimator(cls, max_epochs=3, train_split=0.25,
+                         callbacks=[("best", best)]).fit(X, y)
+    assert (tmp_path / "params.pt").is_file()
+    saved = torch.load(tmp_path / "params.pt", weights_only=True)
+    est.load_params(checkpoint=best)
+    for name, value in est.module_.state_dict().items():
+        torch.testing.assert_close(value, saved[name])
+    again = tiny_estimator(cls, max_epochs=1, train_split=0.25, callbacks=[
+        ("best", best), ("init", LoadInitState(best))]).fit(X, y)
+    # starts from the checkpoint's weights and history, trains one epoch more
+    assert len(again.history_) == len(est.history_) + 1
+
+
+def test_lr_scheduler_replaces_the_cosine_schedule(task):
+    cls, (X, y), _ = task
+    est = tiny_estimator(cls, max_epochs=3, lr=1e-2, callbacks=[
+        LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=1,
+                    gamma=0.5)]).fit(X, y)
+    assert est.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 8)
+
+
+def test_freezer_and_unfreezer_on_the_trunk(task):
+    cls, (X, y), _ = task
+    seen = []
+
+    class Frozen(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(all(not p.requires_grad for n, p in
+                            net.module_.named_parameters() if n.startswith("trunk.")))
+
+    tiny_estimator(cls, max_epochs=3, callbacks=[
+        Freezer("trunk.*"), Unfreezer("trunk.*", at=3), Frozen()]).fit(X, y)
+    assert seen == [True, True, False]
+
+
+def test_epoch_scoring_with_the_package_scorers(task):
+    cls, (X, y), scorer = task
+    est = tiny_estimator(cls, max_epochs=2, train_split=0.25, callbacks=[
+        EpochScoring(scorer, lower_is_better=False, name="valid_score")]).fit(X, y)
+    scores = est.history_[:, "valid_score"]
+    assert len(scores) == 2 and np.isfinite(scores).all()
+
+
+def test_gradient_clipping_progress_bar_and_train_end_checkpoint(task, tmp_path):
+    cls, (X, y), _ = task
+    est = tiny_estimator(cls, max_epochs=1, callbacks=[
+        GradientNormClipping(gradient_clip_value=1.0), ProgressBar(),
+        TrainEndCheckpoint(dirname=tmp_path)]).fit(X, y)
+    assert (tmp_path / "train_end_params.pt").is_file()
+    assert np.isfinite(est.history_[-1, "train_loss"])
