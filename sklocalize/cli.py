@@ -288,7 +288,7 @@ def _scores(est, task, normalize=None):
         if len(est.classes_) > 1:
             scores.append(("class accuracy", metrics.class_accuracy))
         return scores
-    norm, label = _normalization(normalize, est.landmark_names or None,
+    norm, label = _normalization(normalize, est.landmark_names_,
                                  est.n_landmarks_)
     return [
         (f"NME ({label})", partial(metrics.landmark_nme, normalize=norm)),
@@ -687,7 +687,7 @@ def evaluate(args):
         X, y, _ = _read(task, args.annotations, args.images, fmt=args.format,
                         image_size=est.image_size_, color=_color(est),
                         multiple=args.multiple,
-                        landmark_names=getattr(est, "landmark_names", None),
+                        landmark_names=getattr(est, "landmark_names_", None),
                         pixel_offset=args.pixel_offset)
     except ValueError as exc:
         what = "box annotations" if task == "localization" else "landmarks"
@@ -740,7 +740,7 @@ def _pictures_landmarks(est, X_test, y_test, out):
     fig, _ = plot_landmarks(X_test[:n], y_true[:n], pred[:n],
                             title="green: truth, red: prediction, yellow: error")
     paths = [_save(fig, out / "landmarks_predictions.png")]
-    names = est.landmark_names or None
+    names = est.landmark_names_
     norm, _ = _normalization("auto", names, est.n_landmarks_)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)

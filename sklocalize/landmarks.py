@@ -13,7 +13,7 @@ from .augment import Augmenter
 from .metrics import landmark_nme
 from .nn.losses import POINT_LOSSES, LandmarkLoss
 from .nn.modules import LandmarkNet
-from .targets import encode_landmark_target, landmark_frame
+from .targets import encode_landmark_target, frame_landmark_names, landmark_frame
 from .tasks import LandmarkTask
 
 __all__ = ["LandmarkEstimator"]
@@ -65,7 +65,9 @@ class LandmarkEstimator(ImageEstimator):
         soft-argmax reads, and 0 leaves it out. On, because it lowered the
         LFW inter-ocular error (see :ref:`bench-landmarks-heatmap-weight`).
     landmark_names : sequence of str, default=None
-        Names of the points, for DataFrames (``<name>_x``, ``<name>_y``).
+        Names of the points, for DataFrames (``<name>_x``, ``<name>_y``);
+        None takes them from the columns of a DataFrame ``y`` at fit (see
+        ``landmark_names_``).
     flip_pairs : sequence of (int, int), default=None
         Points that swap under a horizontal flip, e.g. ``[(0, 1), (3, 4)]`` for
         left/right eyes and mouth corners; ``[]`` if no point has a mirror
@@ -123,6 +125,11 @@ class LandmarkEstimator(ImageEstimator):
     ----------
     n_landmarks_ : int
         Number of points, learned at fit.
+    landmark_names_ : list of str or None
+        The points' names: ``landmark_names``, or else those of the columns
+        (``<name>_x``, ``<name>_y``) of a DataFrame ``y`` given to ``fit``
+        (as :func:`~sklocalize.datasets.load_landmarks` returns); None for
+        an array. ``predict_frame`` names its columns with them.
     mean_shape_ : ndarray of shape (n_landmarks, 2)
         Mean relative ``(x, y)`` of each point over the training images with
         ``p = 1`` and, when ``flip_pairs`` names pairs, their mirror images (NaN
@@ -150,7 +157,7 @@ class LandmarkEstimator(ImageEstimator):
 
     _loss_params = tuple(_LOSS)
     _learned_attributes = (*ImageEstimator._learned_attributes, "n_landmarks_",
-                           "mean_shape_")
+                           "landmark_names_", "mean_shape_")
 
     _parameter_constraints = {
         **ImageEstimator._parameter_constraints,
@@ -184,16 +191,20 @@ class LandmarkEstimator(ImageEstimator):
                             getattr(self, "mean_shape_", None))
 
     def _encode_target(self, y, reset):
-        n_landmarks = None if reset else self._data_attribute("n_landmarks_")
-        y = encode_landmark_target(y, n_landmarks=n_landmarks,
-                                   landmark_names=self.landmark_names)
         if reset:
-            n = (y.shape[1] - 1) // 2
+            encoded = encode_landmark_target(y, landmark_names=self.landmark_names)
+            n = (encoded.shape[1] - 1) // 2
             check_landmark_names(self.landmark_names, n)
             pairs = LandmarkTask.checked_flip_pairs(self.flip_pairs, n)
             self.n_landmarks_ = n
-            self.mean_shape_ = LandmarkTask.mean_shape_of(y, pairs)
-        return y
+            self.landmark_names_ = (list(self.landmark_names)
+                                    if self.landmark_names is not None
+                                    else frame_landmark_names(y))
+            self.mean_shape_ = LandmarkTask.mean_shape_of(encoded, pairs)
+            return encoded
+        return encode_landmark_target(
+            y, n_landmarks=self._data_attribute("n_landmarks_"),
+            landmark_names=self._data_attribute("landmark_names_"))
 
     def _default_augmenter(self):
         # rotation for accuracy, zoom and shift on a quarter of the faces for
@@ -264,7 +275,7 @@ class LandmarkEstimator(ImageEstimator):
         y = self._task().decode(heads, self.presence_threshold).numpy()
         presence = heads[0].numpy()
         y[y[:, 0] == 0, 1:] = np.nan
-        frame = landmark_frame(y, self.landmark_names, image_size=size,
+        frame = landmark_frame(y, self.landmark_names_, image_size=size,
                                presence_proba=presence)
         return self._with_files(frame, image_sizes)
 

@@ -602,7 +602,7 @@ class CEDDisplay(_CurveDisplay):
         -------
         display : CEDDisplay
         """
-        names = getattr(final_estimator(estimator), "landmark_names", None)
+        names = getattr(final_estimator(estimator), "landmark_names_", None)
         return cls._from_estimator(estimator, X, y, max_error=max_error,
                                    normalize=normalize, landmark_names=names,
                                    name=name, ax=ax, **kwargs)

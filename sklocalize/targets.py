@@ -605,6 +605,19 @@ def _frame_point_columns(frame, landmark_names, name):
     return _landmark_columns(len(names), names)
 
 
+def frame_landmark_names(y):
+    """The point names of a landmark DataFrame whose point columns are named
+    ``<name>_x, <name>_y`` (as :func:`~sklocalize.datasets.load_landmarks`
+    returns), in column order; None for an array or ``x_1, y_1, ...``
+    columns."""
+    if not isinstance(y, pd.DataFrame) or "p" not in y.columns:
+        return None
+    columns = _frame_point_columns(y, None, "y")
+    if _NUMBERED_POINT.fullmatch(columns[0]):
+        return None
+    return [c[:-2] for c in columns[0::2]]
+
+
 def encode_landmark_target(y, *, n_landmarks=None, landmark_names=None, name="y"):
     """Validate ``y`` (array or DataFrame) and return it in the seed layout.
 

@@ -8,6 +8,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+import sklocalize
 from sklocalize import LandmarkEstimator
 from sklocalize.augment import Augmenter
 from sklocalize.datasets import FACE_FLIP_PAIRS, FACE_LANDMARKS
@@ -75,6 +76,25 @@ def test_dataframe_with_names(data):
     np.testing.assert_allclose(px.loc[present, "nose_x"], out.loc[present,
                                                                    "nose_x"] * 16)
     assert np.isfinite(est.score(X, frame))
+
+
+def test_point_names_are_learned_from_a_named_frame(tmp_path):
+    # load_landmarks returns <name>_x, <name>_y columns: a model fitted on
+    # them names its predictions' columns without being told the names
+    X, frame = tiny_landmarks(as_frame=True)
+    est = tiny().fit(X, frame)
+    assert est.landmark_names is None
+    assert est.landmark_names_ == list(FACE_LANDMARKS)
+    out = est.predict_frame(X)
+    assert list(out.columns[:3]) == ["p", "left_eye_x", "left_eye_y"]
+    # the learned names read later frames: a frame with its columns reordered
+    # scores as the original
+    shuffled = frame[frame.columns[::-1]]
+    assert est.score(X, shuffled) == est.score(X, frame)
+    loaded = sklocalize.load(est.save(tmp_path / "faces.skl"))
+    assert loaded.landmark_names_ == list(FACE_LANDMARKS)
+    # an array, or numbered columns, carry no names
+    assert tiny().fit(X, frame.to_numpy(dtype=float)).landmark_names_ is None
 
 
 def test_score_is_negative_nme(fitted, data):
