@@ -339,7 +339,8 @@ class ImageEstimator(NeuralNet):
         dtype = PRECISIONS[self.precision]
         if dtype is None:
             return super().infer(x, **fit_params)
-        device = next(self.module_.parameters()).device.type
+        weight = next(self.module_.parameters(), None)
+        device = "cpu" if weight is None else weight.device.type
         with torch.autocast(device, dtype=dtype):
             return _float32(super().infer(x, **fit_params))
 
