@@ -35,6 +35,14 @@ def markdown_table(header, rows, floatfmt="{:.3f}"):
     return "\n".join(lines)
 
 
+def records_table(records, floatfmt="{:.3f}"):
+    """A list of dicts with the same keys as a markdown table, one row each,
+    the columns in the first dict's order."""
+    header = list(records[0])
+    return markdown_table(header, [[r[k] for k in header] for r in records],
+                          floatfmt=floatfmt)
+
+
 @contextmanager
 def timer(store, key):
     """Record the seconds the block took in ``store[key]``."""

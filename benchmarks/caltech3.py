@@ -38,7 +38,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import command_line, machine, markdown_table  # noqa: E402
+from _common import command_line, machine, records_table  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
 from sklocalize.datasets import (  # noqa: E402
@@ -212,8 +212,7 @@ def main(argv=None):
                         "train s": time.perf_counter() - t0})
         print(results[-1], flush=True)
 
-    header = list(results[0])
-    table = markdown_table(header, [[r[k] for k in header] for r in results])
+    table = records_table(results)
     print(table)
     command = command_line(__file__, argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)

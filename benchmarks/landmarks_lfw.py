@@ -40,7 +40,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import command_line, machine, markdown_table  # noqa: E402
+from _common import command_line, machine, records_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator  # noqa: E402
 from sklocalize.augment import Augmenter, affine_transform  # noqa: E402
@@ -264,8 +264,7 @@ def main(argv=None):
                              "predict ms/face": predict_ms})
                 print(rows[-1], flush=True)
 
-    header = list(rows[0])
-    table = markdown_table(header, [[r[k] for k in header] for r in rows])
+    table = records_table(rows)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     ced_path = args.out.with_name(args.out.stem + "_ced.png")

@@ -26,7 +26,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import command_line, machine, markdown_table  # noqa: E402
+from _common import command_line, machine, records_table  # noqa: E402
 from caltech3 import add_negatives, evaluate, load  # noqa: E402
 from landmarks_lfw import FLIP_PAIRS, NAMES, scores  # noqa: E402
 
@@ -109,9 +109,7 @@ def main(argv=None):
             (f"LFW, {args.lfw_train} training faces, 80x80, {args.lfw_epochs} "
              "epochs, test faces as given",
              lfw(args.lfw_root, args.lfw_epochs, args.lfw_train, args.seeds))):
-        header = list(rows[0])
-        tables.append(f"## {title}\n\n"
-                      + markdown_table(header, [[r[k] for k in header] for r in rows]))
+        tables.append(f"## {title}\n\n" + records_table(rows))
         print(tables[-1])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

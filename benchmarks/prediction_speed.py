@@ -35,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import command_line, machine, markdown_table  # noqa: E402
-from throughput import data  # noqa: E402
+from throughput import data, raw_predict  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
 
@@ -47,16 +47,6 @@ def fitted(kind, X, y, batch_size):
     cls = LocalizerEstimator if kind == "localizer" else LandmarkEstimator
     return cls(max_epochs=1, batch_size=batch_size, random_state=0,
                augment=None).fit(X[:256], y[:256])
-
-
-def raw_predict(module, X, batch_size):
-    """The minimal loop: scale a batch to 0-1, forward, keep the outputs."""
-    outs = []
-    with torch.no_grad():
-        for start in range(0, len(X), batch_size):
-            xb = X[start:start + batch_size].to(torch.float32).div_(255.0)
-            outs.append(module(xb))
-    return [torch.cat(o) for o in zip(*outs)]
 
 
 def in_batches(run, X, batch_size):

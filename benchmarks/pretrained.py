@@ -24,7 +24,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import command_line, machine, markdown_table  # noqa: E402
+from _common import command_line, machine, records_table  # noqa: E402
 from caltech3 import add_negatives, evaluate, load  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
@@ -85,8 +85,7 @@ def main(argv=None):
                    **evaluate(yt_test, est.predict(X_test)), "train s": seconds}
             results.append(row)
             print(row, flush=True)
-    header = list(results[0])
-    table = markdown_table(header, [[r[k] for k in header] for r in results])
+    table = records_table(results)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Freezer, Unfreezer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import command_line, machine, markdown_table  # noqa: E402
+from _common import command_line, machine, records_table  # noqa: E402
 from caltech3 import add_negatives, evaluate, load  # noqa: E402
 from landmarks_lfw import FLIP_PAIRS, NAMES, reframe, scores  # noqa: E402
 from pretrained import per_class  # noqa: E402
@@ -134,9 +134,7 @@ def main(argv=None):
                          caltech(args.caltech_root)),
                         ("LFW, 1,000 training faces, 10 epochs",
                          lfw(args.lfw_root))):
-        header = list(rows[0])
-        tables.append(f"## {title}\n\n"
-                      + markdown_table(header, [[r[k] for k in header] for r in rows]))
+        tables.append(f"## {title}\n\n" + records_table(rows))
         print(tables[-1])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

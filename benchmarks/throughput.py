@@ -39,6 +39,7 @@ from _common import command_line, machine, markdown_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
 from sklocalize._base import _float32  # noqa: E402
+from sklocalize.dataset import float_images  # noqa: E402
 from sklocalize.datasets import make_landmarks, make_localization  # noqa: E402
 
 
@@ -102,11 +103,14 @@ def raw_epoch(module, criterion, optimizer, X, y, batch_size, generator,
 
 
 def raw_predict(module, X, batch_size, dtype=None):
+    """The minimal prediction loop: a batch (uint8 scaled to 0-1), forward,
+    keep the outputs."""
     module.eval()
     outs = []
     with torch.no_grad():
         for start in range(0, len(X), batch_size):
-            outs.append(_forward(module, X[start:start + batch_size], dtype))
+            xb = float_images(X[start:start + batch_size])
+            outs.append(_forward(module, xb, dtype))
     return [torch.cat(o) for o in zip(*outs)]
 
 

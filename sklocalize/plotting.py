@@ -12,7 +12,7 @@ import numpy as np
 
 from ._validation import final_estimator
 from .boxes import box_convert
-from .metrics import ced_curve, failure_rate, iou_success_curve
+from .metrics import _eye_pair, ced_curve, failure_rate, iou_success_curve
 from .targets import BOX_COLUMNS, _frame_point_columns
 
 __all__ = [
@@ -473,8 +473,6 @@ class IoUSuccessDisplay(_CurveDisplay):
 
 def _nme_label(normalize, landmark_names=None):
     """The x axis's label of a CED: what the point errors were divided by."""
-    from .metrics import _eye_pair
-
     if isinstance(normalize, str):
         if normalize == "image":
             return "Mean error (share of the image size)"
