@@ -64,8 +64,10 @@ class LocalizationTask:
     n_predicted = 3
     min_visible = 0.25
 
-    def __init__(self, n_classes=None):
+    def __init__(self, n_classes=None, reframe_fill=0.7, max_zoom=3.0):
         self.n_classes = n_classes
+        self.reframe_fill = reframe_fill
+        self.max_zoom = max_zoom
 
     def module_sizes(self):
         """The module's ``__init__`` arguments that the data sets."""
@@ -122,6 +124,28 @@ class LocalizationTask:
         xyxy = _moved_boxes(box_convert(boxes, "cxcyhw", "xyxy"), matrix, shift,
                             inverse=True)
         return presence, box_convert(xyxy, "xyxy", "cxcyhw"), classes
+
+    def reframing(self, outputs, image_size):
+        """The zoom that centres each predicted box and enlarges it until its
+        longer side spans :attr:`reframe_fill` of the image.
+
+        The zoom keeps the aspect ratio, is never below 1 (a box that already
+        fills the image is only centred) and at most :attr:`max_zoom`.
+
+        Returns
+        -------
+        matrix, shift : torch.Tensor of shape (n, 2, 2) and (n, 2)
+        """
+        boxes = outputs[1]
+        h, w = (float(v) for v in image_size)
+        centre = boxes[:, :2]
+        # the longer side, in pixels, as a share of the shorter image side
+        longer = torch.maximum(boxes[:, 2] * h, boxes[:, 3] * w) / min(h, w)
+        zoom = (self.reframe_fill / longer.clamp(min=1e-6)).clamp(1.0, self.max_zoom)
+        zoom = torch.where(torch.isfinite(zoom), zoom, torch.ones_like(zoom))
+        centre = torch.nan_to_num(centre, nan=0.5)
+        eye = torch.eye(2, dtype=boxes.dtype)
+        return zoom[:, None, None] * eye, -zoom[:, None] * (centre - 0.5)
 
     # -- prediction --------------------------------------------------------
 

@@ -146,8 +146,10 @@ def test_round_trip(tmp_path, generated, fmt):
     annotations, _ = write_format(fmt, tmp_path, images)
     X, y = load_boxes(annotations, image_size=16)
     assert X.shape == (6, 3, 16, 16) and X.dtype == np.uint8
-    assert list(y.columns) == ["p_c", *BOX, "label", "file", "width", "height"]
+    assert list(y.columns) == ["p_c", *BOX, "label", "file", "width", "height",
+                               "n_objects"]
     assert y["file"].tolist() == [name for name, *_ in images]
+    assert y["n_objects"].tolist() == [len(objects) for *_, objects in images]
     assert y["p_c"].tolist() == expected["p_c"].tolist()
     assert y["label"].tolist() == expected["label"].tolist()
     present = expected["p_c"] == 1
@@ -234,6 +236,7 @@ def test_several_objects_largest(crowded):
     assert "2 image(s) hold several objects; kept the largest" in several[0]
     assert y["file"].tolist() == ["a.png", "b.png", "c.png"]
     assert y["label"].tolist() == ["dog", "cat", "cat"]
+    assert y["n_objects"].tolist() == [2, 1, 3]
     np.testing.assert_allclose(y.loc[0, BOX].to_numpy(float), [.5, .5, .8, .8])
     np.testing.assert_allclose(y.loc[2, ["b_h", "b_w"]].to_numpy(float), [.2, .2])
 

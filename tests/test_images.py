@@ -146,6 +146,29 @@ def test_background_crops_exclude_the_box(boxed, source):
     np.testing.assert_array_equal(again, X_bg)
 
 
+def test_background_crops_leave_out_photos_with_several_objects(tmp_path):
+    # a crop beside the box kept of several could show another object and
+    # be labelled absent: only photos with one object give crops
+    write_photo(tmp_path / "one.png", 40, 30, (30, 5, 38, 25))
+    write_photo(tmp_path / "two.png", 40, 30, (30, 5, 38, 25))
+    (tmp_path / "b.csv").write_text("one.png,30,5,38,25,a\n"
+                                    "two.png,30,5,38,25,a\n"
+                                    "two.png,2,5,8,25,a\n")
+    with pytest.warns(SkippedRowWarning, match="kept the largest"):
+        X, y = load_boxes(tmp_path / "b.csv", image_size=16, multiple="largest")
+    assert y["n_objects"].tolist() == [1, 2]
+    for images in (None, tmp_path):
+        with pytest.warns(UserWarning, match="Only 1 of the 2 crops .* hold "
+                          "several objects"):
+            _, y_bg = background_crops(X, y, images=images, share=1.0,
+                                       random_state=0)
+        assert y_bg["file"].tolist() == ["one.png"]
+    # without the column (a frame made by hand), every row may give a crop
+    _, y_bg = background_crops(X, y.drop(columns="n_objects"), share=1.0,
+                               random_state=0)
+    assert sorted(y_bg["file"]) == ["one.png", "two.png"]
+
+
 def test_background_crops_train_with_the_data(boxed):
     folder, X, y = boxed
     X_bg, y_bg = background_crops(X, y, images=folder, share=0.5, random_state=0)

@@ -55,6 +55,7 @@ class Entry:
     where: str
     objects: list = field(default_factory=list)
     size: tuple = None  # (width, height) recorded in the file, if any
+    n_objects: int = None  # objects annotated, before multiple= kept one
 
 
 @dataclass

@@ -96,7 +96,10 @@ def background_crops(X, y, *, images=None, share=0.2, min_scale=0.25,
     y : DataFrame
         The tidy target of ``X`` (``p_c, b_x, b_y, b_h, b_w``, as
         :func:`load_boxes` returns it). Only rows with ``p_c = 1`` and a box
-        give crops.
+        give crops, and, where ``y`` has the column ``n_objects``, only images
+        that hold one object: a crop beside the one box kept of several could
+        hold another object and teach the presence head that it is
+        background.
     images : str, path-like or sequence of them, default=None
         Where to cut the crops. None cuts them from ``X``, two pixels away
         from the box, whose edges the resizing blurred: quick, but a crop of a
@@ -196,6 +199,8 @@ def background_crops(X, y, *, images=None, share=0.2, min_scale=0.25,
     present = y["p_c"].to_numpy(dtype=float) == 1
     boxes = y[_BOX].to_numpy(dtype=float)
     usable = present & np.isfinite(boxes).all(axis=1)
+    if "n_objects" in y.columns:  # the other objects' boxes are not in y
+        usable &= ~(y["n_objects"].to_numpy(dtype=float) > 1)
     has_size = {"width", "height"} <= set(y.columns)
 
     rng = check_random_state(random_state)
@@ -233,8 +238,9 @@ def background_crops(X, y, *, images=None, share=0.2, min_scale=0.25,
     if len(crops) < want:
         warnings.warn(
             f"Only {len(crops)} of the {want} crops asked for could be cut: the "
-            f"other rows have no box, or no background strip at least "
-            f"min_scale={min_scale:g} of the image wide and high beside it.",
+            f"other rows have no box, hold several objects, or have no "
+            f"background strip at least min_scale={min_scale:g} of the image "
+            "wide and high beside the box.",
             UserWarning, stacklevel=2)
 
     y_bg = pd.DataFrame({"p_c": np.zeros(len(picked), dtype=int)},

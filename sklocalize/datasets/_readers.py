@@ -207,7 +207,10 @@ def _spread(points):
 
 
 def _one_per_image(source, entries, multiple, size, notes, what="objects"):
-    """Apply the ``multiple`` policy to images with several objects."""
+    """Apply the ``multiple`` policy to images with several objects; each
+    entry records how many it had (``n_objects``)."""
+    for entry in entries:
+        entry.n_objects = len(entry.objects)
     several = [e for e in entries if len(e.objects) > 1]
     if not several:
         return entries
@@ -312,7 +315,8 @@ def _read_boxes(annotations, images, *, format, image_size, multiple, color, cla
         row = _box_row(entry, image, fmt == "yolo", counts, notes)
         if row is not None:
             arrays.append(image.array)
-            rows.append((*row, entry.name, image.width, image.height))
+            rows.append((*row, entry.name, image.width, image.height,
+                         entry.n_objects))
     if counts["clipped"]:
         notes.append(f"{source}: {counts['clipped']} box(es) reached past the image "
                      "and were clipped to it.")
@@ -331,7 +335,7 @@ def _read_boxes(annotations, images, *, format, image_size, multiple, color, cla
         raise ValueError(f"{source}: no usable image (every row was skipped or the "
                          "file is empty).")
     frame = pd.DataFrame(rows, columns=[*LOCALIZATION_COLUMNS, "label", "file",
-                                        "width", "height"])
+                                        "width", "height", "n_objects"])
     frame["label"] = frame["label"].astype(object).where(frame["p_c"] == 1, None)
     return np.stack(arrays), frame
 
@@ -476,8 +480,12 @@ def load_boxes(annotations, images=None, *, format="auto", image_size=64,
         ``p_c, b_x, b_y, b_h, b_w, label``, the estimators' tidy target
         (``p_c = 0``, a NaN box and label None for an image without an
         object), then ``file`` (the image's name as written in the annotation,
-        relative to the image folder) and ``width`` and ``height``, its
-        original size in pixels after the EXIF orientation.
+        relative to the image folder), ``width`` and ``height``, its
+        original size in pixels after the EXIF orientation, and
+        ``n_objects``, how many objects the image holds as annotated (more
+        than 1 where ``multiple="largest"`` kept one of them:
+        :func:`background_crops` cuts no crop from such an image, since a
+        crop beside the kept box may hold another object).
 
     Warns
     -----
@@ -528,7 +536,8 @@ def load_boxes(annotations, images=None, *, format="auto", image_size=64,
     >>> X, y = load_boxes("boxes.csv", "images/", image_size=96)  # doctest: +SKIP
     >>> X, y = load_boxes("dataset/labels/train", multiple="largest")  # doctest: +SKIP
     >>> list(y.columns)  # doctest: +SKIP
-    ['p_c', 'b_x', 'b_y', 'b_h', 'b_w', 'label', 'file', 'width', 'height']
+    ['p_c', 'b_x', 'b_y', 'b_h', 'b_w', 'label', 'file', 'width', 'height',
+     'n_objects']
     """
     notes = []
     try:
