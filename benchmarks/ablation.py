@@ -13,7 +13,7 @@ object is passed to ``Augmenter`` (e.g. ``{"scale": [0.5, 1.25], "shift":
 of the test split. Every run also reports the same model with ``tta_flip`` switched,
 or, with ``--predict``, with each of a list of prediction settings instead
 (the model trained once), e.g. ``--predict '[{}, {"tta_shift": 0},
-{"tta_shift": 1.0, "reframe": 2}]'``.
+{"tta_shift": 1.0, "tta_reframe": 2}]'``.
 """
 
 import argparse
@@ -135,7 +135,7 @@ def main(argv=None):
                         help="a JSON list of parameter objects")
     parser.add_argument("--predict", default=None,
                         help="a JSON list of prediction parameter objects (e.g. "
-                             "tta_flip, tta_shift, reframe) to report for each "
+                             "tta_flip, tta_shift, tta_reframe) to report for each "
                              "trained configuration; default: tta_flip as "
                              "trained and switched")
     parser.add_argument("--validation", action="store_true",

@@ -9,7 +9,7 @@ training split only). Compared in one run on the same split:
 - sklocalize LandmarkEstimator with its defaults (``max_epochs`` set here), with
   ``flip_pairs`` for the eyes and mouth corners; the same model also predicted
   with ``tta_flip``, without its test-time shifts (``tta_shift=0``) and without
-  its re-framing pass (``reframe=0``); and the same trained without zoom and
+  its re-framing pass (``tta_reframe=0``); and the same trained without zoom and
   shift (the faces kept as LFW frames them), the previous default;
 - the same estimator with the ImageNet MobileNetV2 trunk
   (``backbone="mobilenet_v2"``; ``make bench-deps`` installs the weights);
@@ -219,7 +219,7 @@ def main(argv=None):
         models["sklocalize LandmarkEstimator"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
             landmark_names=NAMES), [{}, {"tta_flip": True}, {"tta_shift": 0.0},
-                                    {"reframe": 0}, {"reframe": 0, "tta_shift": 0.0}])
+                                    {"tta_reframe": 0}, {"tta_reframe": 0, "tta_shift": 0.0}])
     if "pretrained" not in args.skip:  # ImageNet MobileNetV2 (make bench-deps)
         models["sklocalize, backbone='mobilenet_v2'"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
@@ -247,7 +247,7 @@ def main(argv=None):
         model.fit(X_train, y_train)
         seconds = time.perf_counter() - t0
         given = {k: model.get_params()[k]
-                 for k in ("tta_flip", "tta_shift", "reframe")} \
+                 for k in ("tta_flip", "tta_shift", "tta_reframe")} \
             if isinstance(model, LandmarkEstimator) else {}
         for settings in variants:
             label_model = name + "".join(f" + {k}={v!r}" for k, v in settings.items())
@@ -297,7 +297,7 @@ def main(argv=None):
         "points within 10% of the inter-ocular distance. Re-framed test faces: "
         "zoomed out (face at 1/1.5 and 1/2 of its size, padded with the image "
         "mean), zoomed in (1.5x and 2x, cropped to the frame; points pushed out "
-        "are not scored) and shifted by 10% of the image in x and y. `reframe` "
+        "are not scored) and shifted by 10% of the image in x and y. `tta_reframe` "
         "is the "
         "number of re-framing passes at prediction (default 1); `tta_shift` "
         "averages the last pass over four copies moved diagonally by that many "

@@ -40,7 +40,7 @@ from throughput import data, raw_predict  # noqa: E402
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
 
 NO_TTA = {"localizer": {"tta_flip": False},
-          "landmarks": {"reframe": 0, "tta_shift": 0.0}}
+          "landmarks": {"tta_reframe": 0, "tta_shift": 0.0}}
 
 
 def fitted(kind, X, y, batch_size):

@@ -10,7 +10,7 @@ Caltech-3: 50 photos per class (and background crops) from the split of
 ``benchmarks/pretrained.py``, 64x64, 60 epochs, tested on the whole test
 split. LFW: the first 1,000 faces of the shuffled training split of
 ``benchmarks/landmarks_lfw.py``, 80x80, 10 epochs, tested on its first 400
-test faces, as given and zoomed out to 1/2 (``reframe`` 0 and 1). Each row
+test faces, as given and zoomed out to 1/2 (``tta_reframe`` 0 and 1). Each row
 is ``backbone="mobilenet_v2"`` with the estimators' defaults but the
 settings named:
 
@@ -110,10 +110,10 @@ def lfw(root, epochs=10, n_train=1000, n_test=400):
         row = {"setting": name}
         seconds = time.perf_counter() - t0
         for passes in (0, 1):
-            est.set_params(reframe=passes)
+            est.set_params(tta_reframe=passes)
             for label, (Xs, ys) in sets.items():
                 nme = scores(ys, est.predict(Xs))["NME (% IOD)"]
-                row[f"NME {label}, reframe={passes} (%)"] = nme
+                row[f"NME {label}, tta_reframe={passes} (%)"] = nme
         row["train s"] = seconds
         out.append(row)
         print(out[-1], flush=True)

@@ -11,7 +11,7 @@ float32), optimizer (AdamW) and batch size (128), alternately in one process
   has none) against one epoch of a minimal loop: shuffle, slice, forward, loss,
   backward, step;
 - ``predict`` against a ``torch.no_grad()`` forward loop over the same batches
-  (``LocalizerEstimator(tta_flip=False)`` and ``LandmarkEstimator(reframe=0,
+  (``LocalizerEstimator(tta_flip=False)`` and ``LandmarkEstimator(tta_reframe=0,
   tta_shift=0)``: the localizer's default mirror-image pass, and the landmark
   model's default re-framing pass and its four moved copies, are more
   predictions by design).
@@ -59,7 +59,7 @@ def data(kind, n, seed=0):
 def estimator(kind, batch_size, seed=0, **params):
     # one forward pass per predict, as in the raw loop: the localizer's
     # default test-time flip (tta_flip=True) predicts twice, the landmark
-    # model's re-framing pass (reframe=1) and its four moved copies
+    # model's re-framing pass (tta_reframe=1) and its four moved copies
     # (tta_shift=0.5) five times, by design
     if kind == "localizer":
         return LocalizerEstimator(**{
@@ -67,7 +67,7 @@ def estimator(kind, batch_size, seed=0, **params):
             "augment": None, "tta_flip": False, **params})
     return LandmarkEstimator(**{
         "max_epochs": 1, "batch_size": batch_size, "random_state": seed,
-        "augment": None, "reframe": 0, "tta_shift": 0.0, **params})
+        "augment": None, "tta_reframe": 0, "tta_shift": 0.0, **params})
 
 
 def raw_components(est, memory_format):
@@ -168,7 +168,7 @@ if {predict!r}:
     X, y = data({kind!r}, 512)
     est = estimator({kind!r}, {batch}).fit(X, y)
     est.set_params(**{{k: v for k, v in type(est)().get_params().items()
-                       if k in ("tta_flip", "tta_shift", "reframe")}})
+                       if k in ("tta_flip", "tta_shift", "tta_reframe")}})
     X = np.tile(np.round(X * 255).astype(np.uint8), (-(-{n} // 512), 1, 1, 1))[:{n}]
     before = status("VmRSS")
     est.predict(X)
@@ -352,7 +352,7 @@ def main(argv=None):
         f"median of {args.repeats} alternating repeats (estimator, then raw "
         "loop). Ratios above 1 mean the estimator is faster. 'fit' is a whole "
         "one-epoch fit with the defaults (augmentation off; the localizer with "
-        "tta_flip=False, landmarks with reframe=0 and tta_shift=0, so that "
+        "tta_flip=False, landmarks with tta_reframe=0 and tta_shift=0, so that "
         "predict is one forward pass too), "
         "which ends with "
         "PreciseBatchNorm's one forward pass over up to 512 images, a cost "

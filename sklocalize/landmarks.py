@@ -1,9 +1,8 @@
 """Landmark detection: points on the one object of an image."""
 
-from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import ImageEstimator, loss_constraints
 from ._docs import shared_docstring
@@ -73,7 +72,7 @@ class LandmarkEstimator(ImageEstimator):
         left/right eyes and mouth corners; ``[]`` if no point has a mirror
         twin. Needed by flip augmentation and ``tta_flip``; None, because
         which points are mirror twins only you know.
-    reframe : int, default=1
+    tta_reframe : int, default=1
         Re-framing passes at prediction, for objects framed unlike the
         training ones (zoomed out, shifted, tilted). Each pass finds the
         zoom, rotation and shift that best map the points predicted so far
@@ -101,7 +100,7 @@ class LandmarkEstimator(ImageEstimator):
         brightness and contrast, and flips horizontally when ``flip_pairs``
         is given: ``Augmenter(flip=0.5 or 0, scale=(0.5, 1.25), shift=0.1,
         rotation=12, reframe_prob=0.25)``. Rotation made the LFW model more
-        accurate, and the zoomed and shifted quarter lets ``reframe`` find
+        accurate, and the zoomed and shifted quarter lets ``tta_reframe`` find
         faces framed unlike the training ones, for a little accuracy on faces
         framed as in training (see :ref:`bench-landmarks-augment`). If yours
         always are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that
@@ -114,7 +113,7 @@ class LandmarkEstimator(ImageEstimator):
         the flip made it less accurate (see :ref:`bench-landmarks-tta-flip`).
     tta_shift : float, default=0.5
         Test-time shifts, in pixels: the last prediction pass (the last
-        re-framing pass, or the only pass with ``reframe=0``) is averaged
+        re-framing pass, or the only pass with ``tta_reframe=0``) is averaged
         over four copies of each image moved by ``tta_shift`` pixels
         diagonally (bicubic resampling), the points moved back, for four
         times the cost of that pass; 0 turns it off. Half a pixel, because on
@@ -133,7 +132,7 @@ class LandmarkEstimator(ImageEstimator):
     mean_shape_ : ndarray of shape (n_landmarks, 2)
         Mean relative ``(x, y)`` of each point over the training images with
         ``p = 1`` and, when ``flip_pairs`` names pairs, their mirror images (NaN
-        for a point never visible); where ``reframe`` puts the points.
+        for a point never visible); where ``tta_reframe`` puts the points.
     %(shared_attributes)s
     history_ : skorch.History
         Per epoch: ``train_loss``, ``train_presence_loss``,
@@ -165,7 +164,6 @@ class LandmarkEstimator(ImageEstimator):
         "point_loss": [StrOptions(set(POINT_LOSSES))],
         "landmark_names": [list, tuple, None],
         "flip_pairs": [list, tuple, None],
-        "reframe": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(self, module=LandmarkNet, *, criterion=LandmarkLoss,
@@ -173,8 +171,9 @@ class LandmarkEstimator(ImageEstimator):
                  presence_weight=_LOSS["presence_weight"],
                  point_weight=_LOSS["point_weight"],
                  heatmap_weight=_LOSS["heatmap_weight"], landmark_names=None,
-                 flip_pairs=None, reframe=1, tta_shift=0.5, lr=4e-3, **kwargs):
-        super().__init__(module, criterion, tta_shift=tta_shift, lr=lr, **kwargs)
+                 flip_pairs=None, tta_reframe=1, tta_shift=0.5, lr=4e-3, **kwargs):
+        super().__init__(module, criterion, tta_shift=tta_shift,
+                         tta_reframe=tta_reframe, lr=lr, **kwargs)
         self.loss = loss
         self.point_loss = point_loss
         self.presence_weight = presence_weight
@@ -182,7 +181,6 @@ class LandmarkEstimator(ImageEstimator):
         self.heatmap_weight = heatmap_weight
         self.landmark_names = landmark_names
         self.flip_pairs = flip_pairs
-        self.reframe = reframe
 
     # -- what the base asks of a task -------------------------------------
 
@@ -213,9 +211,6 @@ class LandmarkEstimator(ImageEstimator):
         return Augmenter(flip=0.5 if self.flip_pairs is not None else 0.0,
                          scale=(0.5, 1.25), shift=0.1, rotation=12.0,
                          reframe_prob=0.25)
-
-    def _tta_options(self):
-        return {**super()._tta_options(), "reframe": self.reframe}
 
     # -- prediction ---------------------------------------------------------
 

@@ -113,6 +113,16 @@ class LocalizerEstimator(ImageEstimator):
         cost; 0 turns it off. Off, because on Caltech-3 the resampled copies
         cost the localizer a little mean IoU, unlike the landmark model (see
         :ref:`bench-localizer-tta-shift`).
+    tta_reframe : int, default=0
+        Zoomed passes at prediction: each centres the box predicted so far
+        and enlarges it until its longer side spans 70% of the image (a zoom
+        of 1 to 3; see :meth:`~sklocalize.tasks.LocalizationTask.reframing`),
+        resamples the image (bicubic), predicts again and maps the box back;
+        the presence probability stays that of the image as given. Small
+        objects are seen larger, at the cost of one more prediction a pass;
+        the zoomed images resemble training images only if the training
+        augmentation zooms in as far (``Augmenter(scale=(0.7, 3))``). 0
+        turns it off. Off, because TODO (see :ref:`bench-photo-recipe`).
     %(shared_parameters)s
     Attributes
     ----------

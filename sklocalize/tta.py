@@ -2,7 +2,7 @@
 outputs back, in torch.
 
 Three passes, each optional, set by the estimators' ``tta_flip``,
-``tta_shift`` and (landmarks) ``reframe`` parameters:
+``tta_shift`` and ``tta_reframe`` parameters:
 
 - **flip**: the outputs on each image are averaged with those on its mirror
   image, mirrored back (:meth:`task.unflip <sklocalize.tasks.LandmarkTask.unflip>`).

@@ -91,9 +91,10 @@ def test_version(capsys):
     (["train"], ["--task", "--annotations", "--images", "--format", "--multiple",
                  "--image-size", "--epochs", "--search", "--save", "--holdout",
                  "--no-background", "--flip-pairs", "--landmark-names",
-                 "--normalize", "--param", "training part only", "examples:"]),
+                 "--normalize", "--param", "--backbone", "--no-retrain",
+                 "--on-error", "train again on every image", "examples:"]),
     (["predict"], ["MODEL", "PHOTOS", "--out", "--draw", "--box-format",
-                   "photo's own pixels"]),
+                   "--on-error", "photo's own pixels"]),
     (["evaluate"], ["MODEL", "--annotations", "--images", "--format",
                     "--normalize", "held-out"]),
     (["demo"], ["--task", "--data", "--images", "--epochs", "--out"]),
@@ -191,6 +192,27 @@ def test_file_errors_are_one_line(tmp_path, capsys):
     for argv, message in cases:
         assert cli.main(argv) == 2, argv
         assert message in _one_error_line(capsys), argv
+
+
+def test_save_path_is_checked_before_reading_or_training(tmp_path, capsys):
+    # the annotations do not exist either: the --save error comes first
+    argv = ["train", "--task", "localization", "--annotations",
+            str(tmp_path / "missing.csv")]
+    assert cli.main([*argv, "--save", str(tmp_path / "nodir" / "m.skl")]) == 2
+    assert (f"--save {tmp_path / 'nodir' / 'm.skl'}: the folder "
+            f"{tmp_path / 'nodir'} does not exist") in _one_error_line(capsys)
+    assert cli.main([*argv, "--save", str(tmp_path)]) == 2
+    assert f"--save {tmp_path} is a folder; give a file name" in _one_error_line(
+        capsys)
+
+
+def test_library_spellings_become_the_options():
+    text = ("pass on_error='skip' to leave it out; read it with "
+            "multiple='largest', format='voc' or pixel_offset='0.5'; "
+            "keep download='x' and lr='1'")
+    assert cli._cli_spelling(text) == (
+        "pass --on-error skip to leave it out; read it with --multiple largest, "
+        "--format voc or --pixel-offset 0.5; keep download='x' and lr='1'")
 
 
 def test_python_m_error_is_one_line_without_traceback(tmp_path):

@@ -110,8 +110,8 @@ def box_model(tmp_path_factory):
     code, out, err = run([
         "train", "--task", "localization", "--annotations",
         root / "train" / "boxes.csv", "--image-size", 24, "--epochs", 20,
-        "--param", "module__width=16", "--no-progress", "--save",
-        root / "model.skl"])
+        "--backbone", "scratch", "--param", "module__width=16", "--no-progress",
+        "--no-retrain", "--save", root / "model.skl"])
     assert code == 0, err
     return root, out
 
@@ -132,8 +132,8 @@ def test_train_prints_the_true_counts_and_saves(box_model):
     assert int(rows["with an object"]) + int(rows["without an object"]) == 40
     assert int(rows["circle"]) + int(rows["square"]) == int(rows["with an object"])
     assert float(rows["mean IoU"]) > 0.6 and float(rows["presence accuracy"]) > 0.8
-    assert (f"Saved the model trained on the 160 training images, not on the 40 "
-            f"held out (--holdout 0 trains on all) to {root / 'model.skl'}.") in out
+    assert ("Saved the model trained on the 160 training images, not on the 40 held "
+            f"out (drop --no-retrain to train on all) to {root / 'model.skl'}.") in out
     assert (root / "model.skl").stat().st_size > 0
 
 
@@ -207,7 +207,8 @@ def test_background_crops_when_no_image_is_absent(tmp_path):
     write_boxes(tmp_path, 30, seed=1, n_classes=1, empty=0)
     common = ["train", "--task", "localization", "--annotations",
               tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-              "--param", "module__width=8", "--no-progress"]
+              "--backbone", "scratch", "--param", "module__width=8",
+              "--no-progress"]
     code, out, err = run([*common, "--save", tmp_path / "a.skl"])
     assert code == 0, err
     assert ("No image without an object among the training images: added 5 "
@@ -225,19 +226,21 @@ def test_holdout_0_trains_on_everything(tmp_path):
     write_boxes(tmp_path, 20, seed=2)
     code, out, err = run(["train", "--task", "localization", "--annotations",
                           tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-                          "--param", "module__width=8", "--no-progress",
+                          "--backbone", "scratch", "--param", "module__width=8",
+                          "--no-progress",
                           "--holdout", 0, "--save", tmp_path / "m.skl"])
     assert code == 0, err
     assert "--holdout 0: training on all 20 images, none held out." in out
     assert "Held-out" not in out
-    assert f"Saved the model trained on the 20 training images to {tmp_path}" in out
+    assert f"Saved the model trained on all 20 images to {tmp_path}" in out
 
 
 def test_search_chooses_the_learning_rate(tmp_path):
     write_boxes(tmp_path, 30, seed=3)
     code, out, err = run(["train", "--task", "localization", "--annotations",
                           tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-                          "--param", "module__width=8", "--no-progress",
+                          "--backbone", "scratch", "--param", "module__width=8",
+                          "--no-progress",
                           "--search", "--save", tmp_path / "m.skl"])
     assert code == 0, err
     assert ("Grid search: 3-fold cross-validation of the learning rates 0.001, "
@@ -292,7 +295,8 @@ def face_model(tmp_path_factory):
     code, out, err = run([
         "train", "--task", "landmarks", "--annotations",
         root / "train" / "points.csv", "--image-size", 24, "--epochs", 15,
-        "--param", "module__width=16", "--flip-pairs", "left_eye,right_eye 3,4",
+        "--backbone", "scratch", "--param", "module__width=16", "--flip-pairs",
+        "left_eye,right_eye 3,4",
         "--no-progress", "--save", root / "model.skl"])
     assert code == 0, err
     return root, out

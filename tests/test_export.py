@@ -33,11 +33,11 @@ CASES = {
     "localizer-uint8-flip": (LocalizerEstimator, "uint8", {"tta_flip": True}),
     "localizer-float32": (LocalizerEstimator, "float32", {"tta_flip": False}),
     "landmarks-uint8-flip": (LandmarkEstimator, "uint8",
-                             {"tta_flip": True, "reframe": 0, "tta_shift": 0.0}),
+                             {"tta_flip": True, "tta_reframe": 0, "tta_shift": 0.0}),
     # the landmark defaults: one re-framing pass, shifted copies
     "landmarks-float32-reframe-shift": (
         LandmarkEstimator, "float32",
-        {"tta_flip": False, "reframe": 1, "tta_shift": 0.5}),
+        {"tta_flip": False, "tta_reframe": 1, "tta_shift": 0.5}),
 }
 
 

@@ -316,7 +316,7 @@ def test_reframe_maps_points_back_through_the_warp():
     np.testing.assert_allclose(warped.reshape(-1, 2, 2).numpy(),
                                np.stack([est.mean_shape_] * 3), atol=5e-3)
     for passes in (1, 2):
-        est.set_params(reframe=passes)
+        est.set_params(tta_reframe=passes)
         pred = est.predict(X)
         np.testing.assert_allclose(pred[:, 1:].reshape(-1, 2, 2), test_pts,
                                    atol=2e-3)
@@ -331,7 +331,7 @@ def test_tta_shift_moves_copies_and_maps_points_back(reframe):
     test_pts = np.array([[[0.35, 0.40], [0.60, 0.45]],
                          [[0.30, 0.55], [0.72, 0.52]]])
     est = LandmarkEstimator(BlobCentroids, max_epochs=0, augment=None,
-                            random_state=0, reframe=reframe, tta_shift=1.5)
+                            random_state=0, tta_reframe=reframe, tta_shift=1.5)
     est.fit(blob_images(train_pts), y_train)
     X = blob_images(test_pts)
     seen = []
@@ -385,7 +385,7 @@ def test_prediction_reads_the_leading_outputs_only():
     pts = np.array([[[0.3, 0.5], [0.7, 0.5]]] * 4)
     y = np.column_stack([np.ones(4), pts.reshape(4, -1)])
     X = blob_images(pts)
-    kw = {"max_epochs": 0, "augment": None, "random_state": 0, "reframe": 0}
+    kw = {"max_epochs": 0, "augment": None, "random_state": 0, "tta_reframe": 0}
     plain = LandmarkEstimator(BlobCentroids, **kw).fit(X, y)
     extra = LandmarkEstimator(ExtraOutputs, **kw).fit(X, y)
     np.testing.assert_array_equal(extra.predict(X), plain.predict(X))
@@ -398,8 +398,8 @@ def test_prediction_reads_the_leading_outputs_only():
 
 def test_reframe_validation(data):
     X, y = data
-    with pytest.raises(ValueError, match="The 'reframe' parameter"):
-        tiny(reframe=-1).fit(X, y)
+    with pytest.raises(ValueError, match="The 'tta_reframe' parameter"):
+        tiny(tta_reframe=-1).fit(X, y)
 
 
 def test_predict_frame_in_each_photos_pixels():
@@ -421,7 +421,7 @@ def test_test_time_augmentation_goes_chunk_by_chunk(data):
     from sklocalize.tta import predict_outputs
 
     X, y = data
-    est = tiny(flip_pairs=list(FACE_FLIP_PAIRS), reframe=1, tta_flip=True,
+    est = tiny(flip_pairs=list(FACE_FLIP_PAIRS), tta_reframe=1, tta_flip=True,
                tta_shift=0.5).fit(X, y)
     task = est._task()
     sizes = []

