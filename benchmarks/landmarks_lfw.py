@@ -219,7 +219,8 @@ def main(argv=None):
         models["sklocalize LandmarkEstimator"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,
             landmark_names=NAMES), [{}, {"tta_flip": True}, {"tta_shift": 0.0},
-                                    {"tta_reframe": 0}, {"tta_reframe": 0, "tta_shift": 0.0}])
+                                    {"tta_reframe": 0},
+                                    {"tta_reframe": 0, "tta_shift": 0.0}])
     if "pretrained" not in args.skip:  # ImageNet MobileNetV2 (make bench-deps)
         models["sklocalize, backbone='mobilenet_v2'"] = (LandmarkEstimator(
             max_epochs=args.epochs, random_state=args.seed, flip_pairs=FLIP_PAIRS,

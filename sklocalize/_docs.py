@@ -46,15 +46,16 @@ SHARED_PARAMETERS = """\
         Seeds the weights, the shuffling, the augmentation and the validation
         split. An int makes fits reproducible; the global torch RNG is left as
         it was.
-    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
-        The network's trunk: the package's own, trained from scratch, or
-        MobileNetV2 (torchvision's layout, ImageNet normalisation inside:
-        pass 0-1 or uint8 images as usual). ``"scratch"``, because every
-        default here was chosen with it; a pretrained trunk is for small
-        sets of real photos.
+    backbone : {"scratch", "mobilenet_v2", "efficientnet_lite0"}, default="scratch"
+        The network's trunk: the package's own, trained from scratch, or an
+        ImageNet one, MobileNetV2 (torchvision's layout) or
+        EfficientNet-Lite0 (TensorFlow's model, EfficientNet-PyTorch's
+        layout), each with its input normalisation inside: pass 0-1 or uint8
+        images as usual. ``"scratch"``, because every default here was
+        chosen with it; a pretrained trunk is for small sets of real photos.
     backbone_weights : "imagenet", str, path-like, dict or None, default="imagenet"
         The pretrained trunk's starting weights, loaded at ``fit``:
-        ``"imagenet"`` (torchvision's file, found offline; see
+        ``"imagenet"`` (the trunk's ImageNet file, found offline; see
         :func:`sklocalize.nn.backbones.resolve_weights`), a state-dict file
         (read with ``weights_only=True``, its keys and shapes checked), a
         state dict, or None for random weights. Unused with

