@@ -1,7 +1,7 @@
 """Training-time augmentation that moves the targets with the pixels.
 
-:class:`Augmenter` transforms each training batch (flip, zoom, shift,
-rotation, brightness and contrast) and asks the estimator's task
+:class:`Augmenter` transforms each training batch (flip, zoom, aspect ratio,
+shift, rotation, brightness, contrast and saturation) and asks the estimator's task
 (:mod:`sklocalize.tasks`) how the targets move; :func:`affine_transform` is
 its deterministic building block. The geometry is :mod:`sklocalize.geometry`'s.
 """
@@ -50,6 +50,16 @@ class Augmenter:
         Largest brightness offset, in units of each image's standard deviation.
     contrast : float, default=0.2
         Contrast factor drawn in ``[1 - contrast, 1 + contrast]``.
+    aspect : float, default=0.0
+        Largest change of the aspect ratio: the width is stretched by ``r``
+        and the height by ``1 / r``, ``r`` log-uniform in ``[1 / (1 +
+        aspect), 1 + aspect]``, on the images that get the zoom. Photos of
+        every shape are resized to one, so their objects come squeezed by
+        their photo's aspect ratio; 0 turns it off.
+    saturation : float, default=0.0
+        Colour saturation factor drawn in ``[1 - saturation, 1 + saturation]``
+        (0 is grey, each pixel's channel mean), for colour images; 0 turns it
+        off.
     keep_inside : bool, default=True
     rotation : float, default=0.0
         Largest in-plane rotation, in degrees, drawn uniformly in
@@ -80,13 +90,15 @@ class Augmenter:
     """
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
-                 contrast=0.2, keep_inside=True, rotation=0.0, reframe_prob=1.0,
-                 interpolation="bilinear"):
+                 contrast=0.2, aspect=0.0, saturation=0.0, keep_inside=True,
+                 rotation=0.0, reframe_prob=1.0, interpolation="bilinear"):
         self.flip = flip
         self.scale = scale
         self.shift = shift
         self.brightness = brightness
         self.contrast = contrast
+        self.aspect = aspect
+        self.saturation = saturation
         self.keep_inside = keep_inside
         self.rotation = rotation
         self.reframe_prob = reframe_prob
@@ -95,6 +107,7 @@ class Augmenter:
     def __repr__(self):
         return (f"Augmenter(flip={self.flip}, scale={self.scale}, shift={self.shift}, "
                 f"brightness={self.brightness}, contrast={self.contrast}, "
+                f"aspect={self.aspect}, saturation={self.saturation}, "
                 f"keep_inside={self.keep_inside}, rotation={self.rotation}, "
                 f"reframe_prob={self.reframe_prob}, "
                 f"interpolation={self.interpolation!r})")
@@ -114,11 +127,14 @@ class Augmenter:
         if not 0 < lo <= hi:
             raise ValueError(f"Augmenter scale must be (low, high) with 0 < low <= "
                              f"high; got {self.scale!r}.")
-        for name in ("shift", "brightness", "contrast"):
+        for name in ("shift", "brightness", "contrast", "saturation"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ValueError(f"Augmenter {name} must be in [0, 1); got "
                                  f"{value!r}.")
+        if not 0 <= self.aspect <= 1:
+            raise ValueError(f"Augmenter aspect must be in [0, 1]; got "
+                             f"{self.aspect!r}.")
         if self.interpolation not in INTERPOLATIONS:
             raise ValueError("Augmenter interpolation must be one of "
                              f"{INTERPOLATIONS}; got {self.interpolation!r}.")
@@ -152,10 +168,18 @@ class Augmenter:
             y = task.flip(y, mask)
             flipped = mask.nonzero().squeeze(1)
         lo, hi = self.scale
-        if (lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0:
+        if ((lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0
+                or self.aspect > 0):
             X = _mirrored(X, flipped, in_place=False)
             flipped = None
             X, y = self._affine(X, y, task, generator)
+        if self.saturation > 0 and X.shape[1] == 3:
+            # towards (or away from) each pixel's grey: one pass, a new tensor
+            f = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.saturation
+            X = torch.lerp(X.mean(dim=1, keepdim=True), X, f)
+            flipped_in_place = True
+        else:
+            flipped_in_place = False
         if self.brightness > 0 or self.contrast > 0:
             # a mirror image keeps its mean and spread, so the jitter may come
             # first: (X - mean) * c + mean + b * std as one pass over the
@@ -165,7 +189,7 @@ class Augmenter:
             b = (rand(n, 1, 1, 1) * 2 - 1) * self.brightness
             X = torch.addcmul(mean * (1 - c) + b * std, X, c)
             return _mirrored(X, flipped, in_place=True), y
-        return _mirrored(X, flipped, in_place=False), y
+        return _mirrored(X, flipped, in_place=flipped_in_place), y
 
     def _affine(self, X, y, task, generator):
         n = len(X)
@@ -183,6 +207,13 @@ class Augmenter:
         if self.rotation > 0:
             angle = (rand(n) * 2 - 1) * np.deg2rad(self.rotation)
         matrix = affine_matrix(s, angle, X.shape[-2:])
+        if self.aspect > 0:
+            log_r = (rand(n) * 2 - 1) * np.log1p(self.aspect)
+            if self.reframe_prob < 1:
+                log_r = log_r * reframed
+            r = torch.exp(log_r).to(matrix.dtype)
+            matrix = torch.stack([matrix[:, 0] * r[:, None],
+                                  matrix[:, 1] / r[:, None]], dim=1)
         if self.keep_inside:
             ext = task.extent(y)
             # extent after zoom and rotation, no shift

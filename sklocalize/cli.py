@@ -106,6 +106,7 @@ def _checked(convert, ok, expected):
 _positive_int = _checked(int, lambda v: v >= 1, "an integer of at least 1")
 _holdout = _checked(float, lambda v: 0 <= v < 1, "a share in [0, 1), e.g. 0.2")
 _number = _checked(float, math.isfinite, "a finite number")
+_share = _checked(float, lambda v: 0 < v < 1, "a probability in (0, 1), e.g. 0.3")
 
 
 def _names(text):
@@ -423,9 +424,9 @@ def _add_background(X, y, images, seed, quiet=False):
     return np.concatenate([X, X_bg]), pd.concat([y, y_bg], ignore_index=True)
 
 
-def _training_set(task, X, y, args, quiet=False):
-    """``X, y`` with background crops added where the task needs them and
-    the option allows."""
+def _with_background(task, X, y, args, quiet=False):
+    """``X, y`` with background crops added where the task needs them (no
+    image is without an object) and the option allows."""
     if (task == "localization" and args.no_background is None
             and not (y["p_c"] == 0).any()):
         return _add_background(X, y, args.images, args.seed, quiet)
@@ -631,10 +632,17 @@ def train(args):
         print(f"Held out {len(X_test)} images ({args.holdout:.0%}, stratified by "
               f"presence{' and class' if task == 'localization' else ''}) to "
               f"measure the model; training on the other {len(X_train)}.")
+        # crops of the held-out photos too, so that the table (and the
+        # presence threshold) see images without an object
+        n_test = len(X_test)
+        X_test, y_test = _with_background(task, X_test, y_test, args, quiet=True)
+        if len(X_test) > n_test:
+            print(f"Added {len(X_test) - n_test} background crops of the held-out "
+                  "photos to them, as images without an object.")
     else:
         X_train, y_train, X_test, y_test = X, y, None, None
         print(f"--holdout 0: training on all {len(X)} images, none held out.")
-    X_train, y_train = _training_set(task, X_train, y_train, args)
+    X_train, y_train = _with_background(task, X_train, y_train, args)
     est = estimator(len(X_train))
     if args.search:
         est.set_params(**_search(est, X_train, y_train, task, args.seed))
@@ -648,21 +656,26 @@ def train(args):
                 f"Held-out {_NOUNS[task]} metrics ({len(X_test)} images)",
                 normalize=args.normalize,
                 extra=[("training seconds", f"{seconds:.1f}")])
+        threshold = _presence_threshold(est, X_test, y_test, args.presence_threshold)
         if args.retrain:
             # the same recipe (and the searched parameters), on every image:
             # the model saved learns from the held-out images too
-            X_all, y_all = _training_set(task, X, y, args, quiet=True)
+            X_all, y_all = _with_background(task, X, y, args, quiet=True)
             searched = {k: v for k, v in est.get_params(deep=False).items()
                         if k == "lr"}
-            est = clone(estimator(len(X_all))).set_params(**searched)
+            est = clone(estimator(len(X_all))).set_params(
+                **searched, presence_threshold=threshold)
             print(f"\nRetraining on all {len(X_all)} images for "
                   f"{_epochs(est.max_epochs)} (--no-retrain saves the model the "
                   "table measured)")
             t0 = time.perf_counter()
             est.fit(X_all, y_all)
             print(f"Trained in {time.perf_counter() - t0:.1f} s.")
+        est.set_params(presence_threshold=threshold)
     else:
         print(f"Trained in {seconds:.1f} s.")
+        if args.presence_threshold is not None:
+            est.set_params(presence_threshold=args.presence_threshold)
     est.set_params(verbose=0)  # the saved model is silent, as estimators are
     path = est.save(args.save)
     if X_test is None or args.retrain:
@@ -672,6 +685,23 @@ def train(args):
                 f"{len(X_test)} held out (drop --no-retrain to train on all)")
     print(f"\nSaved the model trained on {what} to {path}.")
     return 0
+
+
+def _presence_threshold(est, X_test, y_test, option):
+    """The presence threshold of the saved model: ``--presence-threshold``,
+    else the one that scores best on the held-out images."""
+    if option is not None:
+        return option
+    from .model_selection import tune_presence_threshold
+
+    threshold, scores = tune_presence_threshold(est, X_test, y_test)
+    if threshold != est.presence_threshold:
+        own = est.score(X_test, y_test)
+        print(f"Presence threshold {threshold:g}: it scored best on the held-out "
+              f"images ({scores.max():.3f}, against {own:.3f} at "
+              f"{est.presence_threshold:g}); the saved model uses it "
+              "(--presence-threshold sets another).")
+    return threshold
 
 
 def _check_writable(path, option):
@@ -1158,6 +1188,10 @@ def build_parser():
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "
                         "trains on every image and prints no table")
+    p.add_argument("--presence-threshold", type=_share, metavar="P",
+                   help="the presence probability from which an object counts "
+                        "as found (default: the one that scores best on the "
+                        "held-out images, or 0.5 with --holdout 0)")
     p.add_argument("--no-retrain", dest="retrain", action="store_false",
                    help="save the model the held-out table measured, trained "
                         "without the held-out images (by default the model is "

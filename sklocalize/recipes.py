@@ -110,8 +110,8 @@ def photo_settings(task, n_images, *, backbone="auto"):
         (:class:`~sklocalize.LandmarkEstimator`).
     n_images : int
         The training images, background crops included.
-    backbone : {"auto", "scratch", "mobilenet_v2", "efficientnet_lite0"}, \
-default="auto"
+    backbone : str, default="auto"
+        ``"scratch"``, ``"mobilenet_v2"``, ``"efficientnet_lite0"``, or
         ``"auto"``: the first pretrained trunk whose weights are found
         (:func:`pretrained_backbone`), else ``"scratch"``.
 

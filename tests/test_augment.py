@@ -130,6 +130,39 @@ def test_filled_rectangle_stays_inside_its_box(seed):
     assert inside.sum() / SIZE**2 >= 0.7 * bw * bh
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_aspect_change_moves_the_box_with_the_rectangle(seed):
+    torch.manual_seed(seed)
+    x1, y1, x2, y2 = 8, 8, 24, 20  # pixel edges, 16 wide and 12 high
+    X = torch.zeros(1, 1, SIZE, SIZE)
+    X[0, 0, y1:y2, x1:x2] = 1.0
+    y = torch.tensor([[1.0, 0.5, 14 / SIZE, 12 / SIZE, 16 / SIZE, 1.0]])
+    Xa, ya = Augmenter(flip=0, scale=(1, 1), shift=0, brightness=0, contrast=0,
+                       aspect=0.5)(X, y, LocalizationTask())
+    bh, bw = ya[0, 3].item(), ya[0, 4].item()
+    change = (bw / bh) / (16 / 12)  # the aspect ratio's: r squared
+    assert 1 / 1.5 ** 2 - 1e-6 <= change <= 1.5 ** 2 + 1e-6
+    assert bh * bw == pytest.approx(12 * 16 / SIZE ** 2, rel=1e-5)  # area kept
+    # the bright pixels still fill the moved box
+    inside = Xa[0, 0] > 0.5
+    assert abs(inside.sum().item() / SIZE ** 2 - bw * bh) <= 2 * (bw + bh) / SIZE
+
+
+def test_saturation_is_a_blend_with_each_pixels_grey():
+    X = torch.rand(5, 3, 8, 8)
+    y = torch.tensor([[1.0, .4, .5, .3, .2, 1.0]] * 5)
+    aug = Augmenter(flip=0, scale=(1, 1), shift=0, brightness=0, contrast=0,
+                    saturation=0.5)
+    Xa, _ = aug(X, y, LocalizationTask(), generator=torch.Generator().manual_seed(3))
+    f = 1 + (torch.rand(5, 1, 1, 1, generator=torch.Generator().manual_seed(3))
+             * 2 - 1) * 0.5
+    grey = X.mean(dim=1, keepdim=True)
+    torch.testing.assert_close(Xa, grey + (X - grey) * f, rtol=0, atol=1e-6)
+    torch.testing.assert_close(Xa.mean(dim=1), grey[:, 0], rtol=0, atol=1e-6)
+    one = torch.rand(2, 1, 8, 8)  # a grey image has no saturation to change
+    assert torch.equal(aug(one, y[:2], LocalizationTask())[0], one)
+
+
 def test_keep_inside_and_pushed_out_objects():
     y = torch.tensor([[1.0, 0.9, 0.5, 0.2, 0.2, 1.0]])
     targets = LocalizationTask()
@@ -191,6 +224,8 @@ def test_flip_and_jitter_are_the_textbook_formulas(jitter):
     ({"shift": 1.5}, "shift must be in"),
     ({"rotation": -5}, "rotation must be in"),
     ({"reframe_prob": 1.5}, "reframe_prob must be a probability"),
+    ({"aspect": 1.5}, r"aspect must be in \[0, 1\]; got 1.5"),
+    ({"saturation": -0.1}, r"saturation must be in \[0, 1\); got -0.1"),
     ({"interpolation": "nearest"}, "interpolation must be one of .*'nearest'"),
 ])
 def test_bad_augmenter_settings(kwargs, match):

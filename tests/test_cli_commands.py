@@ -235,6 +235,36 @@ def test_holdout_0_trains_on_everything(tmp_path):
     assert f"Saved the model trained on all 20 images to {tmp_path}" in out
 
 
+@pytest.mark.slow
+def test_train_retrains_on_every_image_with_the_tuned_threshold(tmp_path):
+    import re
+
+    from sklocalize import load
+
+    write_boxes(tmp_path, 30, seed=4, n_classes=1, empty=0)
+    common = ["train", "--task", "localization", "--annotations",
+              tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
+              "--backbone", "scratch", "--param", "module__width=8",
+              "--no-progress"]
+    code, out, err = run([*common, "--save", tmp_path / "a.skl"])
+    assert code == 0, err
+    # 6 photos held out, with a crop of one of them as an absent image
+    assert "Held out 6 images" in out
+    assert "Added 1 background crops of the held-out photos" in out
+    assert "Held-out localization metrics (7 images)" in out
+    assert "Retraining on all 36 images for 1 epoch" in out  # 30 + 6 crops
+    assert f"Saved the model trained on all 30 images to {tmp_path}" in out
+    tuned = re.search(r"Presence threshold ([0-9.]+): it scored best", out)
+    expected = float(tuned.group(1)) if tuned else 0.5
+    assert load(tmp_path / "a.skl").presence_threshold == expected
+
+    code, out, err = run([*common, "--presence-threshold", "0.3",
+                          "--no-retrain", "--save", tmp_path / "b.skl"])
+    assert code == 0, err
+    assert "Presence threshold" not in out and "Retraining" not in out
+    assert load(tmp_path / "b.skl").presence_threshold == 0.3
+
+
 def test_search_chooses_the_learning_rate(tmp_path):
     write_boxes(tmp_path, 30, seed=3)
     code, out, err = run(["train", "--task", "localization", "--annotations",

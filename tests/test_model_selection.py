@@ -1,9 +1,16 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.model_selection import StratifiedKFold
 
-from sklocalize.model_selection import StratifiedTargetKFold, stratification_labels
+from sklocalize import LocalizerEstimator
+from sklocalize.metrics import get_scorer
+from sklocalize.model_selection import (
+    StratifiedTargetKFold,
+    stratification_labels,
+    tune_presence_threshold,
+)
 
 
 def make_y(n_per=(6, 6, 3)):
@@ -48,3 +55,44 @@ def test_dataframe_and_none():
     assert all(sorted(frame["p_c"].iloc[test]) == [0, 1] for _, test in folds)
     with pytest.raises(ValueError, match="needs y to stratify on"):
         list(StratifiedTargetKFold(2).split(np.zeros((4, 1)), None))
+
+
+class DimPresence(torch.nn.Module):
+    """Presence probability 0.2 where the image holds its (dim) box, 0.01
+    where it is empty; the box is always the centre box."""
+
+    def __init__(self, n_classes=1, in_channels=1):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, X):
+        n = X.shape[0]
+        shown = X.flatten(1).amax(dim=1) > 0
+        p = torch.where(shown, torch.tensor(0.2), torch.tensor(0.01))
+        boxes = torch.tensor([[0.5, 0.5, 0.5, 0.5]]).expand(n, 4) + self.bias
+        return torch.logit(p), boxes, torch.zeros(n, 1)
+
+
+def test_tune_presence_threshold_finds_where_the_presence_cuts():
+    X = np.zeros((10, 1, 16, 16), dtype=np.float32)
+    X[:6, :, 4:12, 4:12] = 0.3  # six images with the box, four without
+    y = np.zeros((10, 6))
+    y[:6] = [1, 0.5, 0.5, 0.5, 0.5, 1]
+    est = LocalizerEstimator(DimPresence, max_epochs=0, augment=None,
+                             tta_flip=False, random_state=0).fit(X, y)
+    assert est.score(X, y) == pytest.approx(0.4)  # at 0.5 every box is missed
+    thresholds = [0.005, 0.1, 0.15, 0.5]
+    threshold, scores = tune_presence_threshold(est, X, y, thresholds=thresholds)
+    np.testing.assert_allclose(scores, [0.6, 1.0, 1.0, 0.4])
+    assert threshold == 0.15  # of the two best, the nearer to 0.5
+    assert est.presence_threshold == 0.5  # left as it was
+    threshold, _ = tune_presence_threshold(est, X, y,
+                                           scoring=get_scorer("presence_accuracy"))
+    assert 0.01 < threshold <= 0.2
+
+
+@pytest.mark.parametrize("thresholds", [[], [0.0, 0.5], [1.0], [[0.5]]])
+def test_tune_presence_threshold_refuses_bad_thresholds(thresholds):
+    with pytest.raises(ValueError, match=r"thresholds must be a non-empty 1-D "
+                       r"array of numbers in \(0, 1\)"):
+        tune_presence_threshold(None, None, None, thresholds=thresholds)
