@@ -1149,7 +1149,7 @@ def build_parser():
         "recipe and save that model (--no-retrain saves the one the table "
         "measured). The recipe (sklocalize.recipes.photo_settings): a "
         "pretrained trunk when its weights are found, its input size, "
-        "augmentation that reframes the object, and about 500 optimisation "
+        "augmentation that reframes the object, and about 400 optimisation "
         "steps whatever the number of photos.",
         ["sklocalize train --task localization --annotations boxes.csv "
          "--save boxes.skl",
@@ -1171,7 +1171,7 @@ def build_parser():
                         "trunk's size: 64 for scratch, 128 for a pretrained one)")
     p.add_argument("--epochs", type=_positive_int, metavar="N",
                    help="training epochs (default, localization: as many as "
-                        "make about 500 optimisation steps, 20 to 200; "
+                        "make about 400 optimisation steps, 20 to 200; "
                         "landmarks: the estimator's max_epochs)")
     p.add_argument("--backbone", choices=("auto", *BACKBONE_CHOICES),
                    default="auto",

@@ -122,7 +122,9 @@ class LocalizerEstimator(ImageEstimator):
         objects are seen larger, at the cost of one more prediction a pass;
         the zoomed images resemble training images only if the training
         augmentation zooms in as far (``Augmenter(scale=(0.7, 3))``). 0
-        turns it off. Off, because TODO (see :ref:`bench-photo-recipe`).
+        turns it off. Off, because on photos whose object fills much of the
+        frame it did not raise the mean IoU, and the zoomed training it needs
+        lowered it (see :ref:`bench-photo-recipe`).
     %(shared_parameters)s
     Attributes
     ----------

@@ -26,7 +26,7 @@ IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 
 # Optimisation steps of a training run: a small folder gets as many steps as a
 # large one, in more epochs.
-STEPS = 500
+STEPS = 400
 BATCH_SIZE = 32
 MIN_EPOCHS, MAX_EPOCHS = 20, 200
 
@@ -93,9 +93,12 @@ class PhotoSettings:
                 f"px{schedule}")
 
 
-def epochs_for(n_images, steps=STEPS, batch_size=BATCH_SIZE):
-    """Epochs that make about ``steps`` optimisation steps over ``n_images``
-    images, within ``[MIN_EPOCHS, MAX_EPOCHS]``."""
+def epochs_for(n_images, steps=None, batch_size=None):
+    """Epochs that make about ``steps`` (default :data:`STEPS`) optimisation
+    steps of ``batch_size`` (default :data:`BATCH_SIZE`) images over
+    ``n_images`` images, within ``[MIN_EPOCHS, MAX_EPOCHS]``."""
+    steps = STEPS if steps is None else steps
+    batch_size = BATCH_SIZE if batch_size is None else batch_size
     per_epoch = max(1, math.ceil(n_images / batch_size))
     return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(steps / per_epoch))))
 
@@ -124,7 +127,7 @@ def photo_settings(task, n_images, *, backbone="auto"):
     >>> from sklocalize.recipes import photo_settings
     >>> settings = photo_settings("localization", 150, backbone="scratch")
     >>> settings.image_size, settings.params["max_epochs"]
-    (64, 100)
+    (64, 80)
     """
     from .augment import Augmenter
 
@@ -140,6 +143,7 @@ def photo_settings(task, n_images, *, backbone="auto"):
     if task == "localization":
         params.update(
             max_epochs=epochs_for(n_images), batch_size=BATCH_SIZE,
-            # the object moved, zoomed and re-framed, never cut off
-            augment=Augmenter(scale=(0.7, 1.3), shift=0.15))
+            # the object moved and zoomed, never cut off; light and contrast
+            augment=Augmenter(scale=(0.6, 1.5), shift=0.2, brightness=0.2,
+                              contrast=0.3))
     return PhotoSettings(backbone, IMAGE_SIZES[backbone], params)

