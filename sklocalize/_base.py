@@ -626,7 +626,10 @@ class ImageEstimator(NeuralNet):
             if not weight.sum() > 0:
                 raise ValueError("sample_weight must not be all 0: no image would "
                                  "count in the loss.")
-            weight = torch.as_tensor(weight, dtype=torch.float32)
+            # the losses are weighted means, which a common factor leaves as
+            # they are: scaled to a largest weight of 1 before the float32
+            # cast, 1e-50 does not underflow to 0 nor 1e39 overflow
+            weight = torch.as_tensor(weight / weight.max(), dtype=torch.float32)
         done = 0 if reset or self.history_ is None else len(self.history_)
         # the fit's randomness (see _params.fit_generator), for the length of it
         self._rng = fit_generator(self.random_state, done)
@@ -635,7 +638,9 @@ class ImageEstimator(NeuralNet):
                 with seeded_global(self._rng, self.device):
                     self.initialize()
             check_callbacks(self)
-            NeuralNet.partial_fit(self, self._training_data(Xt, yt, weight), None,
+            # y as well as the dataset: skorch's EpochScoring(use_caching=False)
+            # indexes the validation targets the way it indexes this y
+            NeuralNet.partial_fit(self, self._training_data(Xt, yt, weight), yt,
                                   **fit_params)
         finally:
             del self._rng

@@ -119,15 +119,23 @@ class PreciseBatchNorm(Callback):
         self.max_samples = max_samples
         self.every_epoch = every_epoch
 
-    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+    def _every_epoch(self, net):
         every = self.every_epoch
-        if every == "auto":
-            every = _keeps_epoch_weights(net)
-        if every and dataset_train is not None:
+        return _keeps_epoch_weights(net) if every == "auto" else bool(every)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.epoch_done_ = False
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        if self._every_epoch(net) and dataset_train is not None:
             self.recompute(net, dataset_train)
+            self.epoch_done_ = True
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        if X is not None:
+        # recomputed at the last epoch's end already, for the weights a
+        # Checkpoint saved then: a new sample now would make the model
+        # returned differ from the checkpoint of the same weights
+        if X is not None and not getattr(self, "epoch_done_", False):
             self.recompute(net, X)
 
     def recompute(self, net, data):

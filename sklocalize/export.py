@@ -166,14 +166,38 @@ class PredictionModule(torch.nn.Module):
         return X.mul(255) if self.pixel_scale == "0-255" else X
 
 
+class _DtypeChecked(torch.nn.Module):
+    """A traced :class:`PredictionModule` that refuses images of another
+    dtype than the one it was traced with: the trace of uint8 input divides
+    by 255 whatever it is given, so 0-1 float images would come out 255
+    times too dark, silently."""
+
+    def __init__(self, traced, input_dtype: str):
+        super().__init__()
+        self.traced = traced
+        self.uint8 = input_dtype == "uint8"
+
+    def forward(self, X):
+        if self.uint8 and X.dtype != torch.uint8:
+            raise ValueError("This model takes uint8 images (0-255, scaled "
+                             "inside); got " + str(X.dtype) + ". Pass "
+                             "X.to(torch.uint8), or export with "
+                             "input_dtype='float32'.")
+        if not self.uint8 and X.dtype != torch.float32:
+            raise ValueError("This model takes float32 images; got "
+                             + str(X.dtype) + ". Pass X.to(torch.float32).")
+        return self.traced(X)
+
+
 def _metadata(estimator, model):
     """What a reader of the file needs besides the graph: the names behind
-    the columns of ``y`` (``classes_``, or ``landmark_names`` when set), the
-    input dtype and the threshold of ``p``."""
+    the columns of ``y`` (``classes_``, or ``landmark_names_``, as given or
+    learnt from a DataFrame's columns), the input dtype and the threshold of
+    ``p``."""
     from . import __version__
 
     names = {"classes": getattr(estimator, "classes_", None),
-             "landmark_names": getattr(estimator, "landmark_names", None)}
+             "landmark_names": getattr(estimator, "landmark_names_", None)}
     return {
         "estimator": type(estimator).__name__,
         "sklocalize_version": __version__,
@@ -459,6 +483,8 @@ def to_torchscript(estimator, path, *, input_dtype=None, check=True):
         # constants the trace records on purpose (the image size, the moves)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(model, model.example_input(), check_trace=False)
+        # a trace keeps the scaling of the dtype it saw: refuse the other
+        traced = torch.jit.script(_DtypeChecked(traced, model.input_dtype))
         torch.jit.save(traced, path, _extra_files={
             "metadata.json": json.dumps(_metadata(estimator, model), default=str)})
         if check:

@@ -420,7 +420,8 @@ def iou_success_curve(y_true, y_pred, *, thresholds=None):
     y_true, y_pred : array-like of shape (n_samples, 5 + n_classes)
         The true seed layout and the prediction.
     thresholds : array-like, default=None
-        Default: 101 points from 0 to 1.
+        At least two increasing numbers in [0, 1], the curve's points (the
+        area needs two). Default: 101 points from 0 to 1.
 
     Returns
     -------
@@ -433,15 +434,29 @@ def iou_success_curve(y_true, y_pred, *, thresholds=None):
         The area under the curve (trapezoidal), in [0, 1] for thresholds from 0
         to 1: the mean IoU, in the limit of fine thresholds.
     """
+    t = np.linspace(0, 1, 101) if thresholds is None else _checked_thresholds(
+        thresholds)
     iou = per_image_iou(y_true, y_pred)
     iou = iou[np.isfinite(iou)]
-    t = np.linspace(0, 1, 101) if thresholds is None else np.asarray(thresholds, float)
     if len(iou) == 0:
         _undefined("iou_success_curve", stacklevel=3)
         return t, np.full(len(t), np.nan), float("nan")
     success = np.array([np.mean(iou >= v) for v in t])
-    span = t[-1] - t[0] if len(t) > 1 else 1.0
-    return t, success, float(np.trapezoid(success, t) / span)
+    return t, success, float(np.trapezoid(success, t) / (t[-1] - t[0]))
+
+
+def _checked_thresholds(thresholds):
+    """``thresholds`` as a float array: at least two increasing numbers in
+    [0, 1], or a ValueError saying what was given."""
+    try:
+        t = np.asarray(thresholds, dtype=float)
+    except (TypeError, ValueError):
+        t = None
+    if (t is None or t.ndim != 1 or len(t) < 2 or not np.isfinite(t).all()
+            or (t < 0).any() or (t > 1).any() or (np.diff(t) <= 0).any()):
+        raise ValueError("thresholds must be at least two increasing numbers in "
+                         f"[0, 1], e.g. np.linspace(0, 1, 101); got {thresholds!r}.")
+    return t
 
 
 # --------------------------------------------------------------------------
@@ -752,6 +767,26 @@ def _estimator_task(estimator):
     return None
 
 
+def _dataset_targets(dataset):
+    """The targets of the estimators' dataset ``dataset`` (through subsets
+    and the augmenting wrapper), as a numpy array."""
+    index = None
+    while getattr(dataset, "dataset", None) is not None:
+        indices = getattr(dataset, "indices", None)
+        if indices is not None:
+            indices = np.asarray(indices)
+            index = indices if index is None else indices[index]
+        dataset = dataset.dataset
+    y = getattr(dataset, "y", None)
+    if y is None:
+        raise ValueError(
+            "y_true is None, and X is not a dataset of targets (the estimators' "
+            f"ImageDataset, or a subset of it); got X of type "
+            f"{type(dataset).__name__}. Pass the true targets.")
+    y = np.asarray(y)
+    return y if index is None else y[index]
+
+
 class TargetScorer:
     """A scorer that accepts the tidy DataFrame targets too.
 
@@ -853,8 +888,11 @@ class TargetScorer:
             The estimator to score; its ``predict`` gives ``y_pred``.
         X : array-like
             The images.
-        y_true : array-like or DataFrame
-            The true target, in the seed layout or as a tidy DataFrame.
+        y_true : array-like, DataFrame or None
+            The true target, in the seed layout or as a tidy DataFrame. None
+            where ``X`` is the estimators' dataset (or a subset of it), as
+            skorch's ``EpochScoring(use_caching=False)`` passes it: its
+            targets.
         **kwargs
             Metadata for ``score_func``, such as ``sample_weight``.
 
@@ -865,6 +903,8 @@ class TargetScorer:
         """
         final = _fitted_final(estimator)
         task = self._check_estimator(final)
+        if y_true is None:
+            y_true = _dataset_targets(X)
         if isinstance(y_true, pd.DataFrame):
             y_true = final.encode_target(y_true)
         self._check_columns(final, task, y_true)

@@ -151,8 +151,9 @@ def tune_presence_threshold(estimator, X, y, *, scoring=None, thresholds=None):
     Returns
     -------
     threshold : float
-        The best; of several equally good, the one nearest the estimator's
-        own ``presence_threshold``.
+        The best. Where a run of thresholds scores equally best (no held-out
+        probability falls between them), the middle one: the widest margin
+        on both sides, for images the held-out ones do not show.
     scores : ndarray of shape (n_thresholds,)
         The score at each threshold, in the order of ``thresholds``.
 
@@ -183,4 +184,18 @@ def tune_presence_threshold(estimator, X, y, *, scoring=None, thresholds=None):
         estimator.set_params(presence_threshold=own)
     scores = np.asarray(scores, dtype=float)
     best = np.flatnonzero(scores == np.nanmax(scores))
-    return float(grid[best[np.argmin(np.abs(grid[best] - own))]]), scores
+    # the longest run of neighbouring best thresholds (in increasing order),
+    # of several the one nearest the estimator's own threshold; its middle
+    order = np.argsort(grid)
+    is_best = np.isin(order, best)
+    runs, start = [], None
+    for k, flag in enumerate([*is_best, False]):
+        if flag and start is None:
+            start = k
+        elif not flag and start is not None:
+            runs.append(order[start:k])
+            start = None
+    longest = max(len(run) for run in runs)
+    run = min((r for r in runs if len(r) == longest),
+              key=lambda r: np.abs(grid[r] - own).min())
+    return float(grid[run[(len(run) - 1) // 2]]), scores

@@ -205,17 +205,39 @@ def save(estimator, path):
     return path
 
 
+def _what_file(path):
+    """What a file that is not a sklocalize model seems to be, and what to do,
+    in a sentence (never torch's advice to load it unsafely)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})."
+    if head[:1] == b"\x80":
+        return ("it is a Python pickle (as joblib.dump and pickle.dump write), "
+                "which runs code when loaded: load it with joblib.load only if "
+                "you trust its source, or save the model with est.save.")
+    # an ONNX ModelProto starts with its ir_version (field 1, a small varint)
+    ir_version = len(head) > 1 and head[0] == 0x08 and 3 <= head[1] <= 12
+    if ir_version or b"onnx" in head.lower():
+        return ("it looks like an ONNX model (est.to_onnx writes these): run it "
+                "with onnxruntime, not sklocalize.")
+    if head[:2] == b"PK":
+        return ("it is a zip archive that does not read as one: damaged or "
+                "truncated, or a torch file that sklocalize did not write; save "
+                "the model again with est.save.")
+    return ("it is damaged, truncated or another kind of file; save the model "
+            "again with est.save.")
+
+
 def _read(path):
     try:
         archive = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as exc:  # torch raises several kinds for a bad file
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ValueError(
-            f"{path} is not a sklocalize model file, or it is damaged or "
-            f"truncated: torch.load(weights_only=True) refused it ({first[:200]})."
-        ) from None
+    except Exception:  # torch raises several kinds for a bad file
+        raise ValueError(f"{path} is not a sklocalize model file: "
+                         f"{_what_file(path)}") from None
     if not isinstance(archive, dict) or archive.get("format") != FORMAT:
         raise ValueError(f"{path} is not a sklocalize model file (written by "
                          "sklocalize's save).")

@@ -238,7 +238,11 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
         Where to save the annotated copies, as PNG files named after the
         ``file`` column (its folders kept below ``out_dir``; a name that is
         absolute or leads out of it keeps only its last part), or
-        ``00000.png``, ... without one. None saves nothing.
+        ``00000.png``, ... without one; two photos whose names would give
+        the same file (``a.jpg`` and ``a.png``, or ``x/a.jpg`` and
+        ``y/a.jpg`` given by absolute paths) get ``a.png`` and ``a-2.png``.
+        A folder that holds any of the photos is refused: the copies would
+        overwrite them, or be read as photos next time. None saves nothing.
     color : str, default="red"
         Pillow's colour of the boxes, points and labels.
 
@@ -246,6 +250,14 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
     -------
     drawn : list
         The annotated PIL images, or, with ``out_dir``, the paths written.
+
+    Raises
+    ------
+    ValueError
+        Predictions relative to the image (every coordinate within 0-1, on
+        photos larger than that: ``predict_frame`` without ``image_sizes``),
+        which would all be drawn in the top-left corner; an ``out_dir`` that
+        holds photos being drawn.
 
     Examples
     --------
@@ -279,6 +291,9 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
         raise ValueError("predictions must have a p_c (boxes) or p (points) "
                          f"column; got {list(predictions.columns)}.")
     present = present.to_numpy() == 1
+    coords = boxes if boxes is not None else points.reshape(len(points), -1)
+    _check_pixels(coords[present])
+    paths = None if out_dir is None else _drawing_paths(names, out_dir, images)
     drawn = []
     for i, image in enumerate(images):
         if isinstance(image, (str, os.PathLike)):
@@ -293,30 +308,76 @@ def draw_predictions(images, predictions, *, out_dir=None, color="red"):
             image = image.convert("RGB")
         draw = ImageDraw.Draw(image)
         line = max(1, round(min(image.size) / 150))
+        font = _font(max(10, round(min(image.size) / 30)))
         if present[i] and boxes is not None:
             x1, y1, x2, y2 = boxes[i]
             draw.rectangle((x1, y1, x2, y2), outline=color, width=line)
             text = str(predictions["label"].iloc[i]) if "label" in predictions else ""
             if "presence_proba" in predictions:
                 text += f" {predictions['presence_proba'].iloc[i]:.2f}"
-            draw.text((x1 + line + 1, y1 + line + 1), text.strip(), fill=color)
+            draw.text((x1 + line + 1, y1 + line + 1), text.strip(), fill=color,
+                      font=font)
         elif present[i]:
             r = 1.5 * line + 1
             for x, y in points[i]:
                 if np.isfinite([x, y]).all():
                     draw.ellipse((x - r, y - r, x + r, y + r), outline=color,
                                  width=line)
-        if out_dir is None:
+        if paths is None:
             drawn.append(image)
         else:
-            name = os.path.normpath(names[i])
-            if os.path.isabs(name) or name.startswith(os.pardir):
-                name = os.path.basename(name)  # never write outside out_dir
-            path = os.path.join(out_dir, os.path.splitext(name)[0] + ".png")
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            image.save(path)
-            drawn.append(path)
+            os.makedirs(os.path.dirname(paths[i]) or ".", exist_ok=True)
+            image.save(paths[i])
+            drawn.append(paths[i])
     return drawn
+
+
+def _check_pixels(coords):
+    """Refuse coordinates that are all within 0-1 (relative to the image,
+    not in its pixels)."""
+    finite = coords[np.isfinite(coords)]
+    if len(finite) and np.abs(finite).max() <= 1.0:
+        raise ValueError(
+            "predictions hold coordinates relative to the image (every one is "
+            "within 0-1), which would be drawn in each photo's top-left corner: "
+            "give predict_frame the photos' sizes, "
+            "predict_frame(X, image_sizes=info) with the info of load_images.")
+
+
+def _drawing_paths(names, out_dir, images):
+    """The PNG file of each row in ``out_dir``: named after ``names`` (folders
+    kept below it, never outside), numbered where two would coincide."""
+    photo_dirs = {os.path.realpath(os.path.dirname(os.fspath(image)) or ".")
+                  for image in images if isinstance(image, (str, os.PathLike))}
+    if os.path.realpath(out_dir) in photo_dirs:
+        raise ValueError(
+            f"out_dir {os.fspath(out_dir)!r} holds photos being drawn: the "
+            "drawings would overwrite them, or be read as photos later. Draw "
+            "into another folder.")
+    paths, used = [], set()
+    for name in names:
+        name = os.path.normpath(name)
+        if os.path.isabs(name) or name.startswith(os.pardir):
+            name = os.path.basename(name)  # never write outside out_dir
+        stem = os.path.join(os.fspath(out_dir), os.path.splitext(name)[0])
+        path, number = f"{stem}.png", 1
+        while os.path.normcase(path) in used:
+            number += 1
+            path = f"{stem}-{number}.png"
+        used.add(os.path.normcase(path))
+        paths.append(path)
+    return paths
+
+
+def _font(size):
+    """Pillow's default font at ``size`` pixels (its fixed bitmap font on a
+    Pillow older than 10.1)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
 
 
 class _CurveDisplay:

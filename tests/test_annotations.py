@@ -438,6 +438,15 @@ def test_yaml_names_without_pyyaml(text):
     assert (list(names.values()) if isinstance(names, dict) else names) == ["a", "b"]
 
 
+def test_yaml_names_without_pyyaml_keep_commas_inside_quotes():
+    # names: ['hot, dog', cat] was split inside the quotes
+    text = "names: ['hot, dog', \"a, b\", cat]\n"
+    assert simple_yaml_names(text, "d.yaml") == ["hot, dog", "a, b", "cat"]
+    with pytest.raises(ValueError, match="line 1: a quote of the names list is "
+                       "not closed"):
+        simple_yaml_names("names: ['hot, dog, cat]\n", "d.yaml")
+
+
 @pytest.mark.parametrize("name,match", [
     ("a.tsv", "Cannot tell the format of .*a.tsv"),
     ("nothing.csv", "No such annotation file or folder"),
@@ -612,3 +621,101 @@ def test_several_faces(faces):
         _, y = load_landmarks(faces / "two.txt", image_size=16, multiple="largest")
     np.testing.assert_allclose(y.loc[0, ["x_1", "x_2"]].to_numpy(float),
                                [1 / 80, 30 / 80])
+
+
+def test_coco_crowd_regions_are_not_the_object(tmp_path):
+    # a crowd region (iscrowd: 1) was read as the image's object
+    images = [("a.png", 20, 20, [("cat", (0.1, 0.1, 0.5, 0.5))]),
+              ("b.png", 20, 20, [("cat", (0.2, 0.2, 0.9, 0.9))]),
+              ("c.png", 20, 20, [])]
+    for name, w, h, _ in images:
+        write_photo(tmp_path / name, w, h)
+    path = write_coco(tmp_path / "instances.json", images)
+    data = json.loads(path.read_text())
+    for ann in data["annotations"]:
+        ann["iscrowd"] = int(ann["image_id"] == 101)  # b's one region
+    data["annotations"].append({"id": 9, "image_id": 100, "category_id": 7,
+                                "iscrowd": 1, "bbox": [10, 10, 9, 9]})
+    path.write_text(json.dumps(data))
+    with pytest.warns(SkippedRowWarning, match=r"left out 2 crowd region\(s\) "
+                      r"\(iscrowd: 1\) of 2 image\(s\), and the 1 image\(s\) that "
+                      "hold nothing else"):
+        _, y = load_boxes(path, image_size=16)
+    assert y["file"].tolist() == ["a.png", "c.png"]
+    assert y["p_c"].tolist() == [1, 0]
+    np.testing.assert_allclose(y.loc[0, ["b_x", "b_y"]].to_numpy(float), [.3, .3])
+    assert y["n_objects"].tolist() == [2, 0]  # a's crowd counts: no crop of a
+
+
+def test_yolo_format_on_a_folder_without_labels_says_so(tmp_path):
+    # --format yolo on a VOC folder read every photo as without an object
+    images = [("a.png", 20, 20, [("cat", (0.1, 0.1, 0.5, 0.5))])]
+    write_format("voc", tmp_path, images)
+    with pytest.raises(ValueError, match=r"Annotations holds no YOLO label file "
+                       r"\(\.txt\) \(it holds \.xml files\): read as YOLO, every "
+                       "photo would be without an object"):
+        load_boxes(tmp_path / "Annotations", tmp_path / "JPEGImages",
+                   format="yolo", image_size=16)
+
+
+def test_yolo_rounding_past_the_edge_is_not_clipping(tmp_path):
+    # 6-decimal YOLO labels reach 5e-7 past the edge: counted as clipped
+    write_photo(tmp_path / "images" / "a.png", 20, 20)
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "a.txt").write_text("0 0.750000 0.500000 0.500001 0.4\n")
+    (tmp_path / "labels" / "classes.txt").write_text("cat\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, y = load_boxes(tmp_path / "labels", image_size=16)
+    assert y["b_w"].iloc[0] == pytest.approx(0.5, abs=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["voc", "coco"])
+def test_two_records_of_one_photo_are_merged(tmp_path, fmt):
+    # two VOC files, or two COCO image records, naming one photo gave two rows
+    # with contradicting boxes
+    write_photo(tmp_path / "a.png", 20, 20)
+    write_photo(tmp_path / "b.png", 20, 20)
+    small, large = ("cat", (0.1, 0.1, 0.3, 0.3)), ("dog", (0.2, 0.2, 0.9, 0.9))
+    if fmt == "voc":
+        write_voc(tmp_path / "x", [("a.png", 20, 20, [small])])
+        write_voc(tmp_path / "y", [("a.png", 20, 20, [large]),
+                                   ("b.png", 20, 20, [small])])
+        (tmp_path / "ann").mkdir()
+        (tmp_path / "x" / "a.xml").rename(tmp_path / "ann" / "a1.xml")
+        for f in (tmp_path / "y").iterdir():
+            f.rename(tmp_path / "ann" / f.name)
+        source = tmp_path / "ann"
+    else:
+        source = write_coco(tmp_path / "c.json", [
+            ("a.png", 20, 20, [small]), ("b.png", 20, 20, [small]),
+            ("a.png", 20, 20, [large])])
+    with pytest.raises(ValueError, match=r"a\.png holds 2 objects"):
+        load_boxes(source, tmp_path, image_size=16)
+    with pytest.warns(SkippedRowWarning, match=r"1 annotation record\(s\) name a "
+                      "photo another record names too"):
+        _, y = load_boxes(source, tmp_path, image_size=16, multiple="largest")
+    assert sorted(y["file"]) == ["a.png", "b.png"]
+    a = y[y["file"] == "a.png"].iloc[0]
+    assert a["label"] == "dog" and a["n_objects"] == 2
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: d.update(annotations={"1": d["annotations"][0]}),
+     "'annotations' must be a list .* got dict"),
+    (lambda d: d["annotations"].append(None),
+     r"annotations\[1\]: an annotation must be an object .* got None"),
+    (lambda d: d["categories"][0].pop("name"),
+     r"categories\[0\]: a category needs an 'id' and a 'name'"),
+])
+def test_malformed_coco_is_named(tmp_path, change, match):
+    # a raw AttributeError before, or a category without a name refused
+    # only later by fit
+    write_photo(tmp_path / "a.png", 20, 20)
+    path = write_coco(tmp_path / "c.json", [("a.png", 20, 20,
+                                             [("cat", (0.1, 0.1, 0.5, 0.5))])])
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=match):
+        load_boxes(path, image_size=16)

@@ -163,6 +163,13 @@ def _one_error_line(capsys):
       "m.skl", "--no-background"], "--no-background is for localization"),
     (["train", "--task", "landmarks", "--annotations", "a.csv", "--save",
       "m.skl", "--format", "voc"], "--format voc is not a landmarks format"),
+    (["train", "--task", "localization", "--annotations", "a.csv", "--save",
+      "m.skl", "--backbone-weights", "w.pth"],
+     "--backbone-weights w.pth: name the pretrained trunk they are for with "
+     "--backbone"),
+    (["train", "--task", "localization", "--annotations", "a.csv", "--save",
+      "m.skl", "--backbone", "mobilenet_v2", "--backbone-weights", "w.pth"],
+     "--backbone-weights w.pth: no such file"),
 ])
 def test_usage_errors_are_one_line(argv, message, capsys):
     assert cli.main(argv) == 2

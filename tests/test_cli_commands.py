@@ -418,8 +418,9 @@ def test_predict_does_not_draw_over_the_photos(box_model, tmp_path):
     code, _, err = run(["predict", root / "model.skl", tmp_path, "--out",
                         tmp_path / "p.csv", "--draw", tmp_path])
     assert code == 2
-    assert err == (f"error: --draw {tmp_path} would overwrite the photo "
-                   f"{tmp_path / 'img000.png'}; draw into another folder.\n")
+    assert err == (f"error: --draw {tmp_path} holds photos being predicted: the "
+                   "drawings would overwrite them, or be read as photos next "
+                   "time; draw into another folder.\n")
     assert not (tmp_path / "p.csv").exists()
 
 
@@ -442,9 +443,10 @@ def test_train_with_a_pretrained_backbone(tmp_path):
     write_boxes(tmp_path, 20, seed=5)
     code, out, err = run(["train", "--task", "localization", "--annotations",
                           tmp_path / "boxes.csv", "--epochs", 1,
-                          "--backbone", "mobilenet_v2", "--param",
-                          f"backbone_weights={weights}", "--param", "batch_size=8",
+                          "--backbone", "mobilenet_v2", "--backbone-weights",
+                          weights, "--param", "batch_size=8", "--no-retrain",
                           "--no-progress", "--save", tmp_path / "m.skl"])
     assert code == 0, err
     assert "resized to 128x128 px" in out  # the pretrained trunk's default size
+    assert f"Trunk: mobilenet_v2, weights from {weights}." in out
     assert load(tmp_path / "m.skl").backbone == "mobilenet_v2"

@@ -151,6 +151,29 @@ def test_torchscript_model_predicts_as_the_estimator(fitted_estimators, tmp_path
             _assert_parity(est, batch, lambda B: [
                 t.numpy() for t in model(torch.from_numpy(B))])
     assert json.loads(extra["metadata.json"])["input_dtype"] == dtype
+    # images of the other dtype are refused: the trace would scale 0-1
+    # floats by 1/255 again (or take 0-255 uint8 as floats), silently
+    other = (torch.from_numpy(X[:2]).float() / 255 if dtype == "uint8"
+             else torch.from_numpy(np.round(X[:2] * 255).astype(np.uint8)))
+    with pytest.raises(Exception, match=f"This model takes {dtype} images"):
+        model(other)
+
+
+def test_exports_name_the_points_learnt_from_a_dataframe(tmp_path):
+    # a landmark model fitted on a named DataFrame wrote no landmark names
+    from sklocalize.datasets import make_landmarks
+    from sklocalize.targets import landmark_frame
+
+    X, y = make_landmarks(n_samples=16, image_size=16, random_state=0)
+    frame = landmark_frame(y, landmark_names=[f"p{i}" for i in range(6)])
+    est = tiny_estimator(LandmarkEstimator, module__width=8, max_epochs=1,
+                         tta_reframe=0, tta_shift=0.0).fit(X, frame)
+    assert est.landmark_names is None and est.landmark_names_ == [
+        f"p{i}" for i in range(6)]
+    extra = {"metadata.json": ""}
+    torch.jit.load(est.to_torchscript(tmp_path / "m.pt"), _extra_files=extra)
+    assert json.loads(extra["metadata.json"])["landmark_names"] == [
+        f"p{i}" for i in range(6)]
 
 
 def test_the_user_guide_snippet_runs_the_onnx_model(onnxruntime, onnx_exports,

@@ -206,3 +206,15 @@ def test_background_crops_from_photos_need_uint8(boxed):
         background_crops(X.astype(float), y, images=folder)
     with pytest.raises(ValueError, match="one row per image"):
         background_crops(X[:3], y)
+
+
+@pytest.mark.parametrize("color", ["gray", "rgb"])
+def test_sixteen_bit_grey_photos_are_scaled_to_eight_bits(tmp_path, color):
+    # Pillow's convert clips 16-bit levels at 255: the photo read all white
+    levels = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)
+    Image.fromarray(levels).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    X, _ = load_images([tmp_path / "deep.png"], image_size=32, color=color)
+    expected = np.round(levels / 257.0)
+    np.testing.assert_allclose(X[0, 0], expected, atol=1)
+    assert X.min() == 0 and X.max() >= 250

@@ -137,6 +137,17 @@ def test_iou_success_curve():
     assert success[np.searchsorted(t, 0.5)] == pytest.approx(3 / 4)
     assert success[-1] == pytest.approx(2 / 4)
     assert auc == pytest.approx(iou_score(Y_TRUE, Y_PRED), abs=0.01)
+    t, success, auc = iou_success_curve(Y_TRUE, Y_PRED, thresholds=[0.5, 1.0])
+    assert auc == pytest.approx((3 / 4 + 2 / 4) / 2)
+
+
+@pytest.mark.parametrize("thresholds", [[], [0.5], [0.5, 0.2], [0, 1.5],
+                                        [0, np.nan], [[0, 1]], "abc"])
+def test_iou_success_curve_refuses_thresholds_without_an_area(thresholds):
+    # [] gave an AUC of 0.0 (one threshold too), silently
+    with pytest.raises(ValueError, match="thresholds must be at least two "
+                       "increasing numbers in \\[0, 1\\]"):
+        iou_success_curve(Y_TRUE, Y_PRED, thresholds=thresholds)
 
 
 # landmarks: two points; image 0 exact, image 1 one point off by .1,

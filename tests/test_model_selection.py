@@ -84,7 +84,13 @@ def test_tune_presence_threshold_finds_where_the_presence_cuts():
     thresholds = [0.005, 0.1, 0.15, 0.5]
     threshold, scores = tune_presence_threshold(est, X, y, thresholds=thresholds)
     np.testing.assert_allclose(scores, [0.6, 1.0, 1.0, 0.4])
-    assert threshold == 0.15  # of the two best, the nearer to 0.5
+    assert threshold == 0.1  # the middle of the two best (the lower)
+    # the middle of the run of best thresholds: the widest margin to both
+    # the absent images' 0.01 and the present ones' 0.2
+    thresholds = [0.5, 0.02, 0.05, 0.1, 0.15, 0.19, 0.3]
+    threshold, scores = tune_presence_threshold(est, X, y, thresholds=thresholds)
+    np.testing.assert_allclose(scores, [0.4, 1, 1, 1, 1, 1, 0.4])
+    assert threshold == 0.1
     assert est.presence_threshold == 0.5  # left as it was
     threshold, _ = tune_presence_threshold(est, X, y,
                                            scoring=get_scorer("presence_accuracy"))

@@ -68,6 +68,11 @@ def test_load_refuses_other_and_bad_files(tmp_path):
     truncated.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError, match="damaged or truncated"):
         sklocalize.load(truncated)
+    onnx_like = tmp_path / "model.onnx"
+    onnx_like.write_bytes(b"\x08\x08\x12\x07pytorch\x1a\x03onnx")
+    with pytest.raises(ValueError, match="not a sklocalize model file: it looks "
+                       "like an ONNX model .* onnxruntime"):
+        sklocalize.load(onnx_like)
     other = tmp_path / "other.pt"
     torch.save({"weights": torch.zeros(2)}, other)
     with pytest.raises(ValueError, match="not a sklocalize model file"):
@@ -94,9 +99,11 @@ def test_loading_runs_no_code(tmp_path):
     evil = tmp_path / "evil.skl"
     with open(evil, "wb") as f:
         pickle.dump({"format": "sklocalize", "x": _Marker(marker)}, f)
-    with pytest.raises(ValueError, match="not a sklocalize model file, or it is "
-                                         "damaged"):
+    with pytest.raises(ValueError, match="not a sklocalize model file: it is a "
+                       "Python pickle .* load it with joblib.load only if you "
+                       "trust its source") as caught:
         sklocalize.load(evil)
+    assert "weights_only" not in str(caught.value)  # not torch's advice
     assert not marker.exists()
     # a class named in the file is imported only from sklocalize and torch
     X, y = tiny_localization()

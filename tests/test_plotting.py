@@ -167,3 +167,57 @@ def test_draw_predictions_never_writes_outside_out_dir(tmp_path):
     assert [p.replace(str(out), "") for p in written] == [
         "/escape.png", "/photo.png", "/sub/a.png"]
     assert not (tmp_path / "escape.png").exists()
+
+
+def test_draw_predictions_gives_each_photo_its_own_file(tmp_path):
+    # x.jpg and x.png, and a/img.jpg and b/img.jpg given by absolute paths,
+    # would have written the same x.png and img.png
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    for name in ("x.jpg", "x.png", "a/img.jpg", "b/img.jpg"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        _photo(tmp_path / name, (20, 20), (2, 2, 10, 10))
+    files = [str(tmp_path / n) for n in ("x.jpg", "x.png", "a/img.jpg", "b/img.jpg")]
+    frame = pd.DataFrame({"file": files, "p_c": [1] * 4, "x1": [2.0] * 4,
+                          "y1": [2.0] * 4, "x2": [10.0] * 4, "y2": [10.0] * 4})
+    out = tmp_path / "drawn"
+    written = draw_predictions(files, frame, out_dir=out)
+    assert [p.replace(str(out), "") for p in written] == [
+        "/x.png", "/x-2.png", "/img.png", "/img-2.png"]
+    assert all((out / p.split("/")[-1]).is_file() for p in written)
+
+
+def test_draw_predictions_refuses_the_photos_folder(tmp_path):
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    photo = _photo(tmp_path / "a.png", (20, 20), (2, 2, 10, 10))
+    before = photo.read_bytes()
+    frame = pd.DataFrame({"file": ["a.png"], "p_c": [1], "x1": [2.0],
+                          "y1": [2.0], "x2": [10.0], "y2": [10.0]})
+    with pytest.raises(ValueError, match="out_dir .* holds photos being drawn"):
+        draw_predictions(tmp_path, frame, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="holds photos being drawn"):
+        draw_predictions([photo], frame, out_dir=str(tmp_path) + "/.")
+    assert photo.read_bytes() == before
+
+
+@pytest.mark.parametrize("kind", ["boxes", "points"])
+def test_draw_predictions_refuses_relative_coordinates(tmp_path, kind):
+    # predict_frame without image_sizes: boxes in 0-1, all in the corner
+    import pandas as pd
+
+    from sklocalize.plotting import draw_predictions
+
+    if kind == "boxes":
+        frame = pd.DataFrame({"p_c": [1, 0], "x1": [0.2, np.nan], "y1": [0.1, np.nan],
+                              "x2": [0.7, np.nan], "y2": [0.8, np.nan]})
+    else:
+        frame = pd.DataFrame({"p": [1, 1], "eye_x": [0.3, 0.5], "eye_y": [0.4, 0.5]})
+    images = [np.zeros((40, 60, 3), dtype=np.uint8)] * 2
+    with pytest.raises(ValueError, match="relative to the image .* "
+                       "image_sizes=info"):
+        draw_predictions(images, frame)

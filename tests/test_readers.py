@@ -1,11 +1,18 @@
 """Readers for data on disk, on files generated in a temporary folder."""
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator
-from sklocalize.datasets import SkippedRowWarning, load_box_csv, load_landmark_file
+from sklocalize.datasets import (
+    SkippedRowWarning,
+    load_box_csv,
+    load_boxes,
+    load_landmark_file,
+)
 
 
 def write_image(path, width, height, box=None):
@@ -65,8 +72,23 @@ def test_degenerate_box_and_missing_file_are_skipped_with_warnings(box_folder):
     # a second row of a.png: a second object, left out with its degenerate box
     assert "line 4: skipped a box of a.png: its box (10, 20, 60, 20) has zero" \
         in messages
-    assert "line 5: skipped missing.png: no such file" in messages
+    assert "skipped 1 of the 4 images the annotations name, not found there " \
+        "(missing.png)" in messages
     assert len(X) == len(y) == 3
+
+
+def test_the_wrong_image_folder_is_one_error_naming_it(box_folder, tmp_path):
+    # every file missing: one error naming the folder, not a warning per file
+    # and "no usable image"
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"0 of the 3 image files the "
+                           r"annotations name are in .*elsewhere \(the first: "
+                           r"a\.png\); pass the folder that holds them as "
+                           r"images='DIR'"):
+            load_boxes(box_folder / "boxes.csv", empty, image_size=16)
 
 
 def test_box_past_the_image_is_clipped(box_folder):
@@ -169,6 +191,7 @@ def test_malformed_landmark_file(landmark_folder, text, match):
 
 def test_missing_landmark_image(landmark_folder):
     (landmark_folder / "m.txt").write_text("f1.jpg 1 2 3 4\nnope.jpg 1 2 3 4\n")
-    with pytest.warns(SkippedRowWarning, match="line 2: skipped nope.jpg"):
+    with pytest.warns(SkippedRowWarning, match=r"skipped 1 of the 2 images the "
+                      r"annotations name, not found there \(nope\.jpg\)"):
         X, _ = load_landmark_file(landmark_folder / "m.txt", landmark_folder)
     assert len(X) == 1

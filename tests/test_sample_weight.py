@@ -95,6 +95,19 @@ def test_fit_takes_weights_in_any_array_form_and_leaves_them_alone(case, form):
     assert not np.array_equal(est.predict_proba(X), plain.predict_proba(X))
 
 
+@pytest.mark.parametrize("scale", [1e-50, 1e39])
+def test_tiny_and_huge_weights_weigh_as_their_ratios(case, scale):
+    # 1e-50 underflowed to 0 in float32 (nothing learnt, silently) and 1e39
+    # overflowed (blamed on the learning rate): only the ratios count
+    cls, X, y = case
+    weight = np.linspace(0.5, 2.0, len(X))
+    ratios = tiny_estimator(cls, max_epochs=2).fit(X, y, sample_weight=weight / 2)
+    scaled = tiny_estimator(cls, max_epochs=2).fit(X, y,
+                                                   sample_weight=weight * scale)
+    np.testing.assert_allclose(scaled.predict_proba(X), ratios.predict_proba(X),
+                               rtol=0, atol=1e-5)
+
+
 def test_weights_reach_augmented_training_and_the_validation_split(case):
     cls, X, y = case
     est = tiny_estimator(cls, max_epochs=1, train_split=0.25, augment=True,

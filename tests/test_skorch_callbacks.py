@@ -92,6 +92,31 @@ def test_epoch_scoring_with_the_package_scorers(task):
     assert len(scores) == 2 and np.isfinite(scores).all()
 
 
+def test_epoch_scoring_without_caching_takes_y_from_the_dataset(task):
+    # skorch passes the validation dataset and y=None: the scorer failed with
+    # "y_true must be a 2-D array ... shape ()"
+    cls, (X, y), scorer = task
+    cached = tiny_estimator(cls, max_epochs=2, train_split=0.25, callbacks=[
+        EpochScoring(scorer, lower_is_better=False, name="valid_score")]).fit(X, y)
+    est = tiny_estimator(cls, max_epochs=2, train_split=0.25, callbacks=[
+        EpochScoring(scorer, lower_is_better=False, name="valid_score",
+                     use_caching=False),
+        EpochScoring(scorer, lower_is_better=False, name="train_score",
+                     use_caching=False, on_train=True)]).fit(X, y)
+    scores = est.history_[:, "valid_score"]
+    assert len(scores) == 2 and np.isfinite(est.history_[:, "train_score"]).all()
+    # the same split and weights: the same scores as with caching
+    np.testing.assert_allclose(scores, cached.history_[:, "valid_score"])
+
+
+def test_scorer_refuses_y_none_without_a_dataset(task):
+    cls, (X, y), scorer = task
+    est = tiny_estimator(cls).fit(X, y)
+    with pytest.raises(ValueError, match="y_true is None, and X is not a dataset "
+                       "of targets .* got X of type ndarray"):
+        scorer(est, X, None)
+
+
 def test_gradient_clipping_progress_bar_and_train_end_checkpoint(task, tmp_path):
     cls, (X, y), _ = task
     est = tiny_estimator(cls, max_epochs=1, callbacks=[

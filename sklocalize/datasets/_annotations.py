@@ -56,6 +56,7 @@ class Entry:
     objects: list = field(default_factory=list)
     size: tuple = None  # (width, height) recorded in the file, if any
     n_objects: int = None  # objects annotated, before multiple= kept one
+    n_crowd: int = 0  # COCO crowd regions (iscrowd=1), not objects of their own
 
 
 @dataclass
@@ -274,10 +275,15 @@ def parse_voc(annotations, folder):
 # COCO
 
 
-def parse_coco(path):
+def parse_coco(path, notes):
     """COCO JSON: ``images`` (``id``, ``file_name``, ``width``, ``height``),
     ``annotations`` (``image_id``, ``bbox = [x, y, w, h]`` in continuous
-    0-based pixels, ``category_id``) and ``categories`` (``id``, ``name``)."""
+    0-based pixels, ``category_id``) and ``categories`` (``id``, ``name``).
+
+    A crowd region (``iscrowd: 1``, a box around many objects) is not an
+    object: it is left out, and an image that holds one and no other object
+    is left out too (it is not without an object), with a note counting
+    them."""
     try:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
@@ -286,8 +292,17 @@ def parse_coco(path):
     images = data.get("images") if isinstance(data, dict) else None
     if not isinstance(images, list):
         raise ValueError(f"{path}: not a COCO file (no 'images' list).")
-    categories = {c.get("id"): c.get("name") for c in data.get("categories") or []
-                  if isinstance(c, dict)}
+    for key in ("annotations", "categories"):
+        if not isinstance(data.get(key) or [], list):
+            raise ValueError(f"{path}: '{key}' must be a list (of objects); got "
+                             f"{type(data[key]).__name__}.")
+    categories = {}
+    for k, c in enumerate(data.get("categories") or []):
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) \
+                or not c["name"].strip():
+            raise ValueError(f"{path}, categories[{k}]: a category needs an 'id' "
+                             f"and a 'name'; got {c!r}.")
+        categories[c.get("id")] = c["name"]
     entries = {}
     for k, image in enumerate(images):
         if not isinstance(image, dict) or "file_name" not in image:
@@ -302,6 +317,10 @@ def parse_coco(path):
             raise ValueError(f"{where}: the image id is used twice.")
         entries[image.get("id")] = Entry(str(image["file_name"]), where, size=size)
     for k, ann in enumerate(data.get("annotations") or []):
+        if not isinstance(ann, dict):
+            raise ValueError(f"{path}, annotations[{k}]: an annotation must be an "
+                             f"object with image_id, category_id and bbox; got "
+                             f"{ann!r}.")
         where = f"{path}, annotation id {ann.get('id', f'#{k}')}"
         entry = entries.get(ann.get("image_id"))
         if entry is None:
@@ -315,8 +334,20 @@ def parse_coco(path):
             raise ValueError(f"{where}: bbox must be [x, y, width, height]; got "
                              f"{bbox!r}.")
         x, y, w, h = (number(v, where, f"bbox[{i}]") for i, v in enumerate(bbox))
+        if ann.get("iscrowd"):
+            entry.n_crowd += 1
+            continue
         entry.objects.append(Obj((x, y, x + w, y + h), categories[ann["category_id"]],
                                  where, ", ".join(f"{v:g}" for v in (x, y, w, h))))
+    crowded = [e for e in entries.values() if e.n_crowd]
+    if crowded:
+        only = [e for e in crowded if not e.objects]
+        notes.append(
+            f"{path}: left out {sum(e.n_crowd for e in crowded)} crowd region(s) "
+            f"(iscrowd: 1) of {len(crowded)} image(s), and the {len(only)} "
+            "image(s) that hold nothing else: a crowd region is many objects, "
+            "not one.")
+        return [e for e in entries.values() if e.objects or not e.n_crowd]
     return list(entries.values())
 
 
@@ -345,7 +376,7 @@ def simple_yaml_names(text, path):
             continue
         rest = _strip_comment(match.group(1)).strip()
         if rest.startswith("[") and rest.endswith("]"):
-            return [_unquote(v) for v in rest[1:-1].split(",") if v.strip()]
+            return _flow_items(rest[1:-1], f"{path}, line {i + 1}")
         if rest:
             raise ValueError(
                 f"{path}, line {i + 1}: cannot read this 'names' entry without "
@@ -365,6 +396,31 @@ def simple_yaml_names(text, path):
                 pairs[_unquote(key)] = _unquote(value)
         return items or pairs
     return None
+
+
+def _flow_items(text, where):
+    """The items of a one-line YAML list's inside, ``a, 'b, c', "d"``: split
+    at the commas outside quotes, each unquoted."""
+    items, item, quote = [], "", None
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = None
+            item += char
+        elif char in "'\"" and not item.strip():
+            quote = char
+            item += char
+        elif char == ",":
+            items.append(item)
+            item = ""
+        else:
+            item += char
+    if quote:
+        raise ValueError(f"{where}: a quote of the names list is not closed; "
+                         "install PyYAML (pip install pyyaml) or pass "
+                         "classes=[...].")
+    items.append(item)
+    return [_unquote(v) for v in items if v.strip()]
 
 
 def _yaml_names(path):
@@ -485,6 +541,13 @@ def parse_yolo(labels, folder, classes, notes):
     if labels.is_dir():
         label_files = {p.stem: p for p in sorted(labels.glob("*.txt"))
                        if p.name not in CLASS_NAME_FILES}
+        if not label_files:
+            others = sorted({p.suffix for p in labels.iterdir() if p.is_file()})
+            held = f" (it holds {', '.join(others)} files)" if others else ""
+            raise ValueError(
+                f"{labels} holds no YOLO label file (.txt){held}: read as YOLO, "
+                "every photo would be without an object. Check the folder, or "
+                "its format (format='auto' tells it from the files).")
         images = image_files(folder)
     else:
         label_files = {labels.stem: labels}

@@ -97,13 +97,28 @@ def open_upright(path, mode):
             stored = img.size
             orientation = img.getexif().get(_ORIENTATION, 1)
             ImageOps.exif_transpose(img, in_place=True)
-            image = img.convert(mode)
+            image = _eight_bit(img).convert(mode)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error,
             Image.DecompressionBombError) as exc:
         raise _Unreadable(path, exc) from exc
     if orientation not in range(1, 9):
         orientation = 1
     return image, stored, orientation
+
+
+def _eight_bit(img):
+    """``img``, with 16- and 32-bit integer grey levels scaled to 8 bits:
+    Pillow's ``convert`` clips them at 255, which turns a 16-bit photo
+    white."""
+    from PIL import Image
+
+    if not img.mode.startswith("I"):
+        return img
+    levels = np.asarray(img, dtype=np.float64)
+    # 16-bit files, whatever mode Pillow gives them; 8-bit values kept
+    top = 255.0 if levels.max(initial=0) <= 255 else 65535.0
+    scaled = np.clip(np.round(levels * (255.0 / top)), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
 
 
 def resize_to_array(image, size):

@@ -8,6 +8,7 @@ original size of each image. The parsers of the formats live in
 """
 
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,33 @@ def _image_folder(fmt, path):
 # one object per image
 
 
+def _merge_same_photo(entries, notes):
+    """One entry per photo: entries that name the same file (two COCO image
+    records, two VOC files) become one with the objects of both, so that
+    ``multiple=`` sees them together (one note counts them)."""
+    merged, first = [], {}
+    for entry in entries:
+        key = os.path.normcase(os.path.normpath(entry.name))
+        if key not in first:
+            first[key] = entry
+            merged.append(entry)
+            continue
+        kept = first[key]
+        if entry.size is not None and kept.size is not None and entry.size != kept.size:
+            raise ValueError(
+                f"{entry.where} and {kept.where} both annotate {entry.name}, with "
+                f"different sizes ({kept.size[0]:g}x{kept.size[1]:g} and "
+                f"{entry.size[0]:g}x{entry.size[1]:g}); keep one of them.")
+        kept.objects = kept.objects + entry.objects
+        kept.n_crowd += entry.n_crowd
+        kept.size = kept.size or entry.size
+    if len(merged) < len(entries):
+        notes.append(f"{len(entries) - len(merged)} annotation record(s) name a "
+                     "photo another record names too: their objects were read as "
+                     "that photo's.")
+    return merged
+
+
 def _drop_degenerate(entries, notes):
     """Leave out boxes of zero or negative width or height (with a note). An
     image all of whose boxes are left out is left out too: it is not an image
@@ -210,7 +238,7 @@ def _one_per_image(source, entries, multiple, size, notes, what="objects"):
     """Apply the ``multiple`` policy to images with several objects; each
     entry records how many it had (``n_objects``)."""
     for entry in entries:
-        entry.n_objects = len(entry.objects)
+        entry.n_objects = len(entry.objects) + entry.n_crowd
     several = [e for e in entries if len(e.objects) > 1]
     if not several:
         return entries
@@ -302,9 +330,10 @@ def _read_boxes(annotations, images, *, format, image_size, multiple, color, cla
     elif fmt == "voc":
         entries = parse_voc(path, folder)
     elif fmt == "coco":
-        entries = parse_coco(path)
+        entries = parse_coco(path, notes)
     else:
         entries = parse_box_csv(path)
+    entries = _merge_same_photo(entries, notes)
     entries = _drop_degenerate(entries, notes)
     entries = _one_per_image(source, entries, multiple, _box_size, notes)
 
@@ -356,7 +385,9 @@ def _box_row(entry, image, relative, counts, notes):
             box = _upright_box(box, image.orientation)
         counts[frame] = counts.get(frame, 0) + 1
     inside = clip_boxes(box)
-    counts["clipped"] += bool(np.any(inside != box))
+    # past the edge by more than the rounding of the file's digits (YOLO
+    # writes 6 decimals: 1.0000005 is the edge)
+    counts["clipped"] += bool(np.any(np.abs(inside - box) > 1e-5))
     if box_area(inside) == 0:
         notes.append(f"{obj.where}: skipped {entry.name}: its box lies outside the "
                      "image.")
@@ -366,12 +397,23 @@ def _box_row(entry, image, relative, counts, notes):
 
 def _read_entries(entries, folder, allow_outside, color, size, on_error, notes):
     """Each entry with its image read from ``folder``; an entry whose file is
-    missing, or unreadable with ``on_error="skip"``, is left out with a note."""
-    for entry in entries:
-        file = image_path(folder, entry.name, entry.where, allow_outside)
+    missing (one note counts them), or unreadable with ``on_error="skip"``,
+    is left out. None of the files there is an error: the wrong folder."""
+    files = [image_path(folder, entry.name, entry.where, allow_outside)
+             for entry in entries]
+    missing = [entry.name for entry, file in zip(entries, files)
+               if not file.is_file()]
+    if missing and len(missing) == len(entries):
+        raise ValueError(
+            f"0 of the {len(entries)} image files the annotations name are in "
+            f"{folder} (the first: {missing[0]}); pass the folder that holds "
+            "them as images='DIR'.")
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        notes.append(f"{folder}: skipped {len(missing)} of the {len(entries)} "
+                     f"images the annotations name, not found there ({shown}).")
+    for entry, file in zip(entries, files):
         if not file.is_file():
-            notes.append(f"{entry.where}: skipped {entry.name}: no such file in "
-                         f"{folder}.")
             continue
         image = read_or_skip(file, color, size, on_error, notes, entry.where)
         if image is not None:
