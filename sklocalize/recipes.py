@@ -145,5 +145,9 @@ def photo_settings(task, n_images, *, backbone="auto"):
             max_epochs=epochs_for(n_images), batch_size=BATCH_SIZE,
             # the object moved and zoomed, never cut off; light and contrast
             augment=Augmenter(scale=(0.6, 1.5), shift=0.2, brightness=0.2,
-                              contrast=0.3))
+                              contrast=0.3),
+            # a lighter presence term: with few photos, and background crops
+            # as the only images without the object, a full-weight one
+            # learns to call unusual photos of it absent
+            presence_weight=0.3)
     return PhotoSettings(backbone, IMAGE_SIZES[backbone], params)

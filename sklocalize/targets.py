@@ -492,15 +492,22 @@ def decode_localization(presence_proba, boxes, class_proba, threshold=0.5):
     y : ndarray or torch.Tensor of shape (n_samples, 5 + n_classes)
         A tensor for tensors (the exported models decode with this function),
         else a float64 array. Boxes are clipped to the image (the part of
-        each box inside it). Where ``p_c = 0`` the box and class entries (the
-        "don't care" entries) are filled with 0.
+        each box inside it), and a box whose right edge lies left of its left
+        one (or bottom above top: the edge heads read each edge on its own,
+        which on an image without the object can cross them) spans between
+        the two. Where ``p_c = 0`` the box and class entries (the "don't care"
+        entries) are filled with 0.
     """
     numpy_in, (presence, boxes, class_proba) = _as_float64(
         presence_proba, boxes, class_proba)
     one_hot = torch.nn.functional.one_hot(class_proba.argmax(dim=1),
                                           class_proba.shape[1])
+    x1, y1, x2, y2 = box_convert(boxes, "cxcyhw", "xyxy").unbind(1)
+    ordered = torch.stack([torch.minimum(x1, x2), torch.minimum(y1, y2),
+                           torch.maximum(x1, x2), torch.maximum(y1, y2)], dim=1)
+    boxes = box_convert(clip_boxes(ordered), "xyxy", "cxcyhw")
     y = _decoded(presence >= threshold,
-                 torch.cat([clip_boxes(boxes, "cxcyhw"), one_hot.to(boxes.dtype)], 1))
+                 torch.cat([boxes, one_hot.to(boxes.dtype)], 1))
     return y.numpy() if numpy_in else y
 
 

@@ -25,6 +25,7 @@ def test_photo_settings_for_boxes():
     assert params["max_epochs"] == epochs_for(150)
     assert isinstance(params["augment"], Augmenter)
     assert params["augment"].scale[1] > 1 and params["augment"].shift > 0
+    assert 0 < params["presence_weight"] < 1
     assert settings.describe() == (f"scratch trunk at 64x64 px, "
                                    f"{params['max_epochs']} epochs")
     pretrained = photo_settings("localization", 150, backbone="mobilenet_v2")

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklocalize.metrics import iou_score
 from sklocalize.targets import (
     box_mask,
     check_landmark_target,
@@ -135,6 +136,19 @@ def test_decode_localization_clips_boxes_to_the_image_edge_by_edge():
     y = decode_localization(np.array([0.9]), boxes, np.array([[0.2, 0.8]]))
     np.testing.assert_allclose(y, [[1, 0.15, 0.9, 0.2, 0.3, 0, 1]])
     np.testing.assert_array_equal(boxes, [[0.1, 1.0, 0.4, 0.4]])  # not modified
+
+
+def test_decode_localization_uncrosses_edges():
+    # the edge heads read each edge on its own: on an image without the
+    # object the right edge can lie left of the left one (negative b_w),
+    # which made sklocalize train fail at its held-out table
+    boxes = np.array([[0.5, 0.5, 0.2, -0.1], [0.5, 0.5, -0.3, 0.4]])
+    y = decode_localization(np.array([0.9, 0.9]), boxes,
+                            np.array([[1.0], [1.0]]), threshold=0.5)
+    np.testing.assert_allclose(y, [[1, 0.5, 0.5, 0.2, 0.1, 1],
+                                   [1, 0.5, 0.5, 0.3, 0.4, 1]])
+    check_localization_target(y)
+    assert iou_score(y, y) == 1.0
 
 
 def lm_y():
