@@ -129,6 +129,17 @@ def _float32(outputs):
     return outputs
 
 
+@contextlib.contextmanager
+def _float32_default():
+    """torch's default dtype float32 for the block, restored after."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
 class ImageEstimator(NeuralNet):
     """Base class of the estimators; not meant to be used directly (see the
     module's docstring for what a subclass supplies)."""
@@ -633,17 +644,20 @@ class ImageEstimator(NeuralNet):
         done = 0 if reset or self.history_ is None else len(self.history_)
         # the fit's randomness (see _params.fit_generator), for the length of it
         self._rng = fit_generator(self.random_state, done)
-        try:
-            if reset:
-                with seeded_global(self._rng, self.device):
-                    self.initialize()
-            check_callbacks(self)
-            # y as well as the dataset: skorch's EpochScoring(use_caching=False)
-            # indexes the validation targets the way it indexes this y
-            NeuralNet.partial_fit(self, self._training_data(Xt, yt, weight), yt,
-                                  **fit_params)
-        finally:
-            del self._rng
+        # float32 weights and draws, as the images are, whatever torch's
+        # default dtype (torch.set_default_dtype(torch.float64) broke fit)
+        with _float32_default():
+            try:
+                if reset:
+                    with seeded_global(self._rng, self.device):
+                        self.initialize()
+                check_callbacks(self)
+                # y as well as the dataset: skorch's EpochScoring(
+                # use_caching=False) indexes the validation targets as this y
+                NeuralNet.partial_fit(self, self._training_data(Xt, yt, weight),
+                                      yt, **fit_params)
+            finally:
+                del self._rng
         return self
 
     def _training_data(self, X, y, sample_weight):
@@ -748,10 +762,11 @@ class ImageEstimator(NeuralNet):
             # forward_iter: score those, without test-time augmentation
             outputs = self._forward(X, task.n_predicted)
         else:
-            outputs = predict_outputs(
-                lambda images: self._forward(images, task.n_predicted),
-                self._check_X(X, reset=False), task, image_size=self.image_size_,
-                **self._tta_options())
+            with _float32_default():
+                outputs = predict_outputs(
+                    lambda images: self._forward(images, task.n_predicted),
+                    self._check_X(X, reset=False), task,
+                    image_size=self.image_size_, **self._tta_options())
         return task.probabilities(outputs)
 
     def _predict_proba(self, X):
@@ -790,7 +805,19 @@ class ImageEstimator(NeuralNet):
         self : object
         """
         check_torch_load_kwargs(self.torch_load_kwargs)
-        return super().load_params(*args, **kwargs)
+        try:
+            return super().load_params(*args, **kwargs)
+        except (OSError, EOFError, RuntimeError) as exc:
+            unreadable = not isinstance(exc, (FileNotFoundError, RuntimeError)) or (
+                "PytorchStreamReader" in str(exc) or "zip" in str(exc).lower())
+            if not unreadable:  # a missing file, a state dict of another net
+                raise
+            # a file cut short or not torch's: torch's own message (an
+            # "Errno 22", a zip error) does not say which file or what to do
+            raise ValueError(
+                f"load_params could not read its file ({type(exc).__name__}: "
+                f"{exc}): it is damaged, truncated or not written by "
+                "save_params. Save the parameters again.") from exc
 
     def _frame_pixels(self, pixels, image_sizes):
         """The image size(s) ``predict_frame`` gives pixels of: each photo's

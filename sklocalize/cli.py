@@ -394,6 +394,11 @@ def _split(X, y, layout, seed, test_size=0.2):
     alone = np.isin(labels, values[counts < 2])
     rows = np.flatnonzero(~alone)
     n_test = math.ceil(test_size * len(labels))
+    if len(labels) - n_test < max(2, n_test // 4):
+        raise CommandError(
+            f"--holdout {test_size:g} leaves {len(labels) - n_test} of the "
+            f"{len(labels)} images to train on; hold out fewer (e.g. --holdout "
+            "0.2), or none with --holdout 0.")
     try:
         train, test = train_test_split(rows, test_size=n_test, random_state=seed,
                                        stratify=labels[rows])

@@ -192,6 +192,13 @@ class LandmarkEstimator(ImageEstimator):
         if reset:
             encoded = encode_landmark_target(y, landmark_names=self.landmark_names)
             n = (encoded.shape[1] - 1) // 2
+            present = encoded[:, 0] == 1
+            if not np.isfinite(encoded[present, 1:]).any():
+                what = ("every row is absent (p = 0)" if not present.any()
+                        else "every point of the present rows is NaN (not visible)")
+                raise ValueError(
+                    f"y holds no visible point to learn from: {what}. Give "
+                    "images with the object and its points.")
             check_landmark_names(self.landmark_names, n)
             pairs = LandmarkTask.checked_flip_pairs(self.flip_pairs, n)
             self.n_landmarks_ = n

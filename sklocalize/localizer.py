@@ -28,7 +28,10 @@ def _warn_no_absent_image(classes):
         f"y holds no image without an object (p_c = 0){one}: the presence head "
         "cannot learn what absence looks like, so predict will call an object "
         "present in almost any photo. Add images without one, e.g. crops of "
-        "the background: X_bg, y_bg = sklocalize.datasets.background_crops(X, y).",
+        "the background: X_bg, y_bg = sklocalize.datasets.background_crops(X, y). "
+        "If you added such images and this is one fold of a cross-validation, "
+        "they all sit in other folds (appended at the end, unshuffled): split "
+        "with sklocalize.model_selection.StratifiedTargetKFold(shuffle=True).",
         UserWarning, stacklevel=5,
     )
 

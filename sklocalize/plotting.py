@@ -137,6 +137,8 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
     axes : ndarray of Axes
     """
     X = _image_list(X)
+    y_true, y_pred = (_rows_per_image(y, name, len(X), 5) for y, name in
+                      ((y_true, "y_true"), (y_pred, "y_pred")))
     fig, axes = _show_images(X, n_cols, axes, title)
     for i, ax in enumerate(axes[: len(X)]):
         lines = []
@@ -157,6 +159,18 @@ def plot_boxes(X, y_true=None, y_pred=None, *, classes=None, presence_proba=None
             lines.append(f"p={float(presence_proba[i]):.2f}")
         ax.set_title("\n".join(lines), fontsize=7)
     return fig, axes
+
+
+def _rows_per_image(y, name, n_images, min_columns):
+    """``y`` as a float array of one row per image, or None; a clear error
+    for another number of rows (an IndexError before)."""
+    if y is None:
+        return None
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 2 or y.shape[0] != n_images or y.shape[1] < min_columns:
+        raise ValueError(f"{name} must have one row per image ({n_images} rows of "
+                         f"at least {min_columns} columns); got shape {y.shape}.")
+    return y
 
 
 def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None, title=None):
@@ -184,6 +198,8 @@ def plot_landmarks(X, y_true=None, y_pred=None, *, n_cols=6, axes=None, title=No
     axes : ndarray of Axes
     """
     X = _image_list(X)
+    y_true, y_pred = (_rows_per_image(y, name, len(X), 3) for y, name in
+                      ((y_true, "y_true"), (y_pred, "y_pred")))
     fig, axes = _show_images(X, n_cols, axes, title)
     for i, ax in enumerate(axes[: len(X)]):
         t = None if y_true is None else np.asarray(y_true, float)[i]

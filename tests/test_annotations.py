@@ -719,3 +719,18 @@ def test_malformed_coco_is_named(tmp_path, change, match):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=match):
         load_boxes(path, image_size=16)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("a.png;1;1;5;5;cat\n", "The fields seem separated by semicolons"),
+    ("a.png\t1\t1\t5\t5\tcat\n", "The fields seem separated by tabs"),
+    ("image,x,y,w,h,label\na.png,1,1,5,5,cat\n",
+     "line 1: .* is not a row of a box .* looks like a header that names no "
+     "known column: name them file"),
+])
+def test_csv_that_does_not_read_says_why(tmp_path, text, match):
+    # "expected 6 fields", or "x1 must be a number", said nothing of why
+    write_photo(tmp_path / "a.png", 20, 20)
+    (tmp_path / "b.csv").write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_boxes(tmp_path / "b.csv", image_size=16)

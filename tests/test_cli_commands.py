@@ -292,6 +292,17 @@ def test_a_search_whose_every_fit_fails_exits_1(tmp_path):
     assert not (tmp_path / "m.skl").exists()
 
 
+def test_a_holdout_that_leaves_nothing_to_train_on_is_refused(tmp_path):
+    write_boxes(tmp_path, 12, seed=4)
+    code, out, err = run(["train", "--task", "localization", "--annotations",
+                          tmp_path / "boxes.csv", "--backbone", "scratch",
+                          "--holdout", "0.9", "--save", tmp_path / "m.skl"])
+    assert code == 2 and "Training" not in out
+    assert err == ("error: --holdout 0.9 leaves 1 of the 12 images to train on; "
+                   "hold out fewer (e.g. --holdout 0.2), or none with --holdout "
+                   "0.\n")
+
+
 def test_a_user_error_in_fit_is_one_line(tmp_path):
     write_boxes(tmp_path, 20, seed=4)
     code, _, err = run(["train", "--task", "localization", "--annotations",

@@ -218,3 +218,17 @@ def test_sixteen_bit_grey_photos_are_scaled_to_eight_bits(tmp_path, color):
     expected = np.round(levels / 257.0)
     np.testing.assert_allclose(X[0, 0], expected, atol=1)
     assert X.min() == 0 and X.max() >= 250
+
+
+def test_the_documented_photo_to_input_recipe_is_load_images(tmp_path):
+    # the user guide tells users of exported models how a photo becomes the
+    # input without the package: it must be exactly what load_images does
+    from PIL import ImageOps
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (37, 53, 3), dtype=np.uint8)).save(
+        tmp_path / "p.png")
+    X, _ = load_images([tmp_path / "p.png"], image_size=(24, 32))
+    photo = ImageOps.exif_transpose(Image.open(tmp_path / "p.png")).convert("RGB")
+    pixels = np.asarray(photo.resize((32, 24), Image.BILINEAR))
+    np.testing.assert_array_equal(pixels.transpose(2, 0, 1)[None], X)

@@ -440,3 +440,16 @@ def test_test_time_augmentation_goes_chunk_by_chunk(data):
     assert max(sizes) == 2 * 5 and sum(sizes) == 2 * (1 + 4) * len(X)
     for a, b in zip(whole, chunked):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["absent", "nan"])
+def test_nothing_to_learn_is_said_before_training(case):
+    # every row absent, or every point NaN, was "training diverged"
+    X = np.random.default_rng(0).random((6, 1, 16, 16)).astype(np.float32)
+    y = np.full((6, 13), np.nan)
+    y[:, 0] = 0 if case == "absent" else 1
+    what = {"absent": r"every row is absent \(p = 0\)",
+            "nan": r"every point of the present rows is NaN"}[case]
+    with pytest.raises(ValueError, match=f"y holds no visible point to learn "
+                       f"from: {what}"):
+        LandmarkEstimator(max_epochs=1).fit(X, y)

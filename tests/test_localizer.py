@@ -248,6 +248,11 @@ def test_save_params_load_params(fitted, data, tmp_path):
     assert not np.allclose(new.predict_proba(X), fitted.predict_proba(X))
     new.load_params(f_params=tmp_path / "w.pt")
     np.testing.assert_allclose(new.predict_proba(X), fitted.predict_proba(X))
+    # a file cut short: a sentence, not torch's "[Errno 22]"
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "w.pt").read_bytes()[:300])
+    with pytest.raises(ValueError, match="load_params could not read its file .* "
+                       "damaged, truncated or not written by save_params"):
+        new.load_params(f_params=tmp_path / "cut.pt")
 
 
 def test_user_module_instance_and_class(data):
@@ -592,7 +597,9 @@ def test_fit_warns_when_no_image_is_without_an_object():
     X, y = tiny_localization(n=16, as_frame=True)
     present = y["p_c"] == 1
     with pytest.warns(UserWarning, match=r"no image without an object.*"
-                                         r"background_crops\(X, y\)"):
+                                         r"background_crops\(X, y\).*one fold of "
+                                         r"a cross-validation.*"
+                                         r"StratifiedTargetKFold\(shuffle=True\)"):
         tiny_estimator(LocalizerEstimator).fit(X[present], y[present])
     one = y[present].assign(label="raccoon")
     with pytest.warns(UserWarning, match="a single class, 'raccoon'"):
@@ -706,3 +713,17 @@ def test_tta_reframe_zooms_onto_the_box_and_maps_it_back():
                        task.max_zoom) * boxes[:, 2:].max(axis=1)
     np.testing.assert_allclose(longer, expected, atol=0.02)
     np.testing.assert_array_equal(X, X_before)
+
+
+def test_a_float64_default_dtype_changes_nothing(data):
+    # torch.set_default_dtype(torch.float64) before fit gave a raw torch error
+    X, y = data
+    expected = tiny(max_epochs=1).fit(X, y).predict_proba(X)
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        got = tiny(max_epochs=1).fit(X, y).predict_proba(X)
+        assert torch.get_default_dtype() == torch.float64  # the user's, kept
+    finally:
+        torch.set_default_dtype(before)
+    np.testing.assert_array_equal(got, expected)

@@ -221,3 +221,21 @@ def test_draw_predictions_refuses_relative_coordinates(tmp_path, kind):
     with pytest.raises(ValueError, match="relative to the image .* "
                        "image_sizes=info"):
         draw_predictions(images, frame)
+
+
+@pytest.mark.parametrize("kind", ["boxes", "landmarks"])
+def test_plots_refuse_targets_of_another_length(kind):
+    # y_true shorter than X was an IndexError from inside the loop
+    import matplotlib.pyplot as plt
+
+    from sklocalize.plotting import plot_boxes, plot_landmarks
+
+    X = np.zeros((3, 1, 16, 16))
+    if kind == "boxes":
+        plot, y = plot_boxes, np.array([[1, .5, .5, .2, .2, 1]] * 2)
+    else:
+        plot, y = plot_landmarks, np.array([[1, .5, .5]] * 2)
+    with pytest.raises(ValueError, match=r"y_true must have one row per image "
+                       r"\(3 rows of at least \d columns\); got shape \(2, \d\)"):
+        plot(X, y_true=y)
+    plt.close("all")

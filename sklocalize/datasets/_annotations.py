@@ -159,6 +159,24 @@ _HEADERLESS = {"file": 0, "box": [1, 2, 3, 4], "label": 5, "size": None,
                "names": ["x1", "y1", "x2", "y2"], "n": 6}
 
 
+_HEADER_HINT = (" The first line looks like a header that names no known column: "
+                "name them file (or filename), x1, y1, x2, y2 (or xmin, ymin, "
+                "xmax, ymax, in pixels), label (or class).")
+
+
+def _looks_like_header(fields):
+    """Whether a first CSV row is words, not a file name and numbers."""
+    def is_number(text):
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    coords = fields[1:5] if len(fields) >= 5 else fields[1:]
+    return bool(coords) and not any(is_number(v) or _is_empty(v) for v in coords)
+
+
 def parse_box_csv(path):
     """A CSV of pixel boxes: the six-column headerless form
     ``file,x1,y1,x2,y2,label`` or a header naming the columns. Rows of the
@@ -166,18 +184,29 @@ def parse_box_csv(path):
     entries, layout = {}, None
     for line, fields in _csv_rows(path):
         where = f"{path}, line {line}"
+        first = layout is None
         if layout is None:
             lowered = [v.lower() for v in fields]
             if any(c in lowered for group in BOX_COLUMNS for c in group):
                 layout = _csv_header(path, line, fields)
                 continue
             layout = _HEADERLESS
+            if len(fields) == layout["n"] and _looks_like_header(fields):
+                raise ValueError(f"{where}: {fields!r} is not a row of a box "
+                                 f"(its coordinates are not numbers).{_HEADER_HINT}")
         if len(fields) != layout["n"]:
             expected = ("file,x1,y1,x2,y2,label" if layout is _HEADERLESS
                         else "the header")
+            joined = ",".join(fields)
+            hint = next((f" The fields seem separated by {name}: save the file "
+                         "with commas." for sep, name in
+                         ((";", "semicolons"), ("\t", "tabs")) if sep in joined),
+                        "")
+            if not hint and first and _looks_like_header(fields):
+                hint = _HEADER_HINT
             raise ValueError(
                 f"{where}: expected {layout['n']} fields like {expected}; got "
-                f"{len(fields)}: {fields!r}."
+                f"{len(fields)}: {fields!r}.{hint}"
             )
         name, label = fields[layout["file"]], fields[layout["label"]]
         coords = [fields[j] for j in layout["box"]]
