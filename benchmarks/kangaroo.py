@@ -167,7 +167,8 @@ def main(argv=None):
         f"{machine()}", "",
         f"Photos 1-{args.train_max} train ({len(train_xml)} annotated), the "
         f"other {len(test_xml)} are new ({n_several} with several kangaroos); "
-        f"`sklocalize train {args.cli_args}` with `--on-error skip`, then "
+        f"`sklocalize train{' ' + args.cli_args if args.cli_args else ''}` with "
+        "its defaults and `--on-error skip`, then "
         "`sklocalize predict` on the new photos; IoU in each photo's pixels "
         "against its largest kangaroo (0 where none is predicted).", "",
         records_table(records), "",

@@ -14,7 +14,8 @@ not starved of training. How each choice was measured:
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["PhotoSettings", "photo_settings", "pretrained_backbone"]
+__all__ = ["IMAGE_SIZES", "PhotoSettings", "epochs_for", "photo_settings",
+           "pretrained_backbone"]
 
 # The pretrained trunks, in order of preference: the first whose ImageNet
 # weights are found is the one "auto" picks.
@@ -70,7 +71,7 @@ def pretrained_backbone(download=False):
 class PhotoSettings:
     """What :func:`photo_settings` recommends.
 
-    Attributes
+    Parameters
     ----------
     backbone : str
         The trunk.
@@ -86,7 +87,14 @@ class PhotoSettings:
     params: dict = field(default_factory=dict)
 
     def describe(self):
-        """The recipe in one line."""
+        """The recipe in one line.
+
+        Returns
+        -------
+        text : str
+            The trunk, the input size and the epochs, e.g. ``"mobilenet_v2
+            trunk at 128x128 px, 80 epochs"``.
+        """
         epochs = self.params.get("max_epochs")
         schedule = f", {epochs} epochs" if epochs else ""
         return (f"{self.backbone} trunk at {self.image_size}x{self.image_size} "
@@ -94,9 +102,30 @@ class PhotoSettings:
 
 
 def epochs_for(n_images, steps=None, batch_size=None):
-    """Epochs that make about ``steps`` (default :data:`STEPS`) optimisation
-    steps of ``batch_size`` (default :data:`BATCH_SIZE`) images over
-    ``n_images`` images, within ``[MIN_EPOCHS, MAX_EPOCHS]``."""
+    """The epochs that make about ``steps`` optimisation steps.
+
+    Parameters
+    ----------
+    n_images : int
+        The training images.
+    steps : int, default=None
+        The steps to make; None takes ``STEPS`` (400).
+    batch_size : int, default=None
+        Images per step; None takes ``BATCH_SIZE`` (32).
+
+    Returns
+    -------
+    epochs : int
+        ``steps`` over the batches of an epoch, rounded up, within
+        ``MIN_EPOCHS`` to ``MAX_EPOCHS`` (20 to 200): at least a few passes
+        over a large folder, and no endless ones over a tiny folder.
+
+    Examples
+    --------
+    >>> from sklocalize.recipes import epochs_for
+    >>> epochs_for(150), epochs_for(5000)
+    (80, 20)
+    """
     steps = STEPS if steps is None else steps
     batch_size = BATCH_SIZE if batch_size is None else batch_size
     per_epoch = max(1, math.ceil(n_images / batch_size))

@@ -14,12 +14,12 @@ MODULES = [
     "sklocalize.callbacks", "sklocalize.datasets", "sklocalize.plotting",
     "sklocalize.parallel", "sklocalize.tasks", "sklocalize.geometry",
     "sklocalize.dataset", "sklocalize.tta", "sklocalize.persistence",
-    "sklocalize.nn.backbones",
+    "sklocalize.nn.backbones", "sklocalize.recipes",
 ]
 NEEDS_EXAMPLES = {"LocalizerEstimator", "LandmarkEstimator"}
 # constants and type aliases carry no docstring of their own
 SKIP = {"__version__", "BOX_FORMATS", "LOCALIZATION_COLUMNS", "SCORERS", "SHAPES",
-        "FACE_LANDMARKS", "FACE_FLIP_PAIRS"}
+        "FACE_LANDMARKS", "FACE_FLIP_PAIRS", "IMAGE_SIZES"}
 
 
 def public_objects():
