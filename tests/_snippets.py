@@ -254,7 +254,7 @@ def _set_defaults(monkeypatch, func, values):
     monkeypatch.setattr(func, "__kwdefaults__", kwdefaults or None)
 
 
-def _no_pretrained_weights(download=False):
+def _no_pretrained_weights():
     return "scratch", "no pretrained weights in the snippets' runs"
 
 

@@ -73,6 +73,19 @@ def test_auto_falls_back_to_scratch_and_says_how_to_get_weights(monkeypatch):
     assert photo_settings("localization", 10).backbone == "scratch"
 
 
+def test_a_weights_file_that_fails_its_hash_is_said(monkeypatch):
+    from sklocalize.nn import backbones
+
+    def tampered(weights, arch, download=False):
+        raise ValueError(f"The file {arch}.pth is not the expected one.")
+
+    monkeypatch.setattr(backbones, "resolve_weights", tampered)
+    backbone, where = pretrained_backbone()
+    assert backbone == "scratch"
+    assert where.startswith("no usable pretrained weights found (The file "
+                            "mobilenet_v2.pth is not the expected one.")
+
+
 def test_the_command_line_writes_the_sizes_out():
     # the parser must not import torch: cli keeps a copy
     assert cli.IMAGE_SIZES == recipes.IMAGE_SIZES
