@@ -891,7 +891,8 @@ def _read_demo_data(args, task):
 
     def read(as_task):
         X, y, _ = _read(as_task, args.data, args.images, fmt=args.format,
-                        image_size=args.image_size, pixel_offset=args.pixel_offset)
+                        image_size=args.image_size, pixel_offset=args.pixel_offset,
+                        multiple=args.multiple, on_error=args.on_error)
         return X, y
 
     if not Path(args.data).exists():
@@ -1300,6 +1301,13 @@ def build_parser():
                         "the annotation file's folder)")
     p.add_argument("--format", choices=sorted({*BOX_FORMATS, *LANDMARK_FORMATS}),
                    default="auto", help="the format of --data (default auto)")
+    p.add_argument("--multiple", choices=("error", "largest", "skip"),
+                   default="largest",
+                   help="an image of --data with several objects: keep the "
+                        "largest (default), refuse it, or skip the image")
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                   help="an image of --data that cannot be read: stop "
+                        "(default), or skip it with one warning")
     p.add_argument("--image-size", type=_positive_int, default=64, metavar="N",
                    help="resize your images to this many pixels a side "
                         "(default 64)")

@@ -734,3 +734,16 @@ def test_csv_that_does_not_read_says_why(tmp_path, text, match):
     (tmp_path / "b.csv").write_text(text)
     with pytest.raises(ValueError, match=match):
         load_boxes(tmp_path / "b.csv", image_size=16)
+
+
+def test_voc_with_an_xml_namespace_is_read(tmp_path):
+    # "not a Pascal VOC annotation" before: the root was {ns}annotation
+    write_photo(tmp_path / "a.png", 20, 20)
+    (tmp_path / "a.xml").write_text(
+        '<annotation xmlns="http://example.org/voc"><filename>a.png</filename>'
+        "<size><width>20</width><height>20</height></size><object><name>cat"
+        "</name><bndbox><xmin>3</xmin><ymin>3</ymin><xmax>10</xmax><ymax>10"
+        "</ymax></bndbox></object></annotation>")
+    _, y = load_boxes(tmp_path / "a.xml", tmp_path, image_size=16)
+    assert y["label"].tolist() == ["cat"]
+    np.testing.assert_allclose(y[["b_w", "b_h"]].to_numpy(float), [[0.4, 0.4]])

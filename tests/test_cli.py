@@ -97,7 +97,8 @@ def test_version(capsys):
                    "--on-error", "photo's own pixels"]),
     (["evaluate"], ["MODEL", "--annotations", "--images", "--format",
                     "--normalize", "held-out"]),
-    (["demo"], ["--task", "--data", "--images", "--epochs", "--out"]),
+    (["demo"], ["--task", "--data", "--images", "--multiple", "--on-error",
+              "--epochs", "--out"]),
 ])
 def test_help_of_each_command(command, expected, capsys):
     assert cli.main([*command, "--help"]) == 0

@@ -423,6 +423,23 @@ def test_demo_reads_landmarks_by_their_content(tmp_path):
     assert (tmp_path / "out" / "landmarks_ced.png").stat().st_size > 0
 
 
+def test_demo_reads_a_folder_with_several_objects_in_a_photo(tmp_path):
+    # sklocalize demo --data had no --multiple: a photo with two objects
+    # stopped it
+    write_boxes(tmp_path, 40, seed=6)
+    lines = (tmp_path / "boxes.csv").read_text().splitlines()
+    present = next(line for line in lines[1:] if not line.endswith(",,,,"))
+    name, width, height, label = present.split(",")[:4]
+    with open(tmp_path / "boxes.csv", "a") as f:  # a second, small object
+        f.write(f"{name},{width},{height},{label},1.00,1.00,2.00,2.00\n")
+    code, out, err = run(["demo", "--data", tmp_path / "boxes.csv", "--image-size",
+                          16, "--epochs", 1, "--no-progress", "--out",
+                          tmp_path / "out"])
+    assert code == 0, err
+    assert "1 image(s) hold several objects; kept the largest" in err
+    assert "--multiple largest" in err
+
+
 def test_predict_does_not_draw_over_the_photos(box_model, tmp_path):
     root, _ = box_model
     write_boxes(tmp_path, 2, seed=9)

@@ -273,6 +273,9 @@ def parse_voc(annotations, folder):
             root = ET.parse(xml).getroot()
         except ET.ParseError as exc:
             raise ValueError(f"{xml}: not valid XML ({exc}).") from None
+        for element in root.iter():  # a default namespace (some tools write one)
+            if isinstance(element.tag, str) and element.tag.startswith("{"):
+                element.tag = element.tag.split("}", 1)[1]
         if root.tag != "annotation":
             raise ValueError(
                 f"{xml}: not a Pascal VOC annotation (its root element is "
