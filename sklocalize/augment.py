@@ -161,6 +161,7 @@ class Augmenter:
         X, y : new tensors (the inputs are not modified)
         """
         n = len(X)
+        given = X  # the caller's: mirrored into a copy, never in place
         rand = partial(torch.rand, generator=generator)
         flipped = None  # the images to mirror, not yet mirrored
         if self.flip > 0:
@@ -177,9 +178,6 @@ class Augmenter:
             # towards (or away from) each pixel's grey: one pass, a new tensor
             f = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.saturation
             X = torch.lerp(X.mean(dim=1, keepdim=True), X, f)
-            flipped_in_place = True
-        else:
-            flipped_in_place = False
         if self.brightness > 0 or self.contrast > 0:
             # a mirror image keeps its mean and spread, so the jitter may come
             # first: (X - mean) * c + mean + b * std as one pass over the
@@ -188,8 +186,7 @@ class Augmenter:
             c = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.contrast
             b = (rand(n, 1, 1, 1) * 2 - 1) * self.brightness
             X = torch.addcmul(mean * (1 - c) + b * std, X, c)
-            return _mirrored(X, flipped, in_place=True), y
-        return _mirrored(X, flipped, in_place=flipped_in_place), y
+        return _mirrored(X, flipped, in_place=X is not given), y
 
     def _affine(self, X, y, task, generator):
         n = len(X)

@@ -153,7 +153,9 @@ def tune_presence_threshold(estimator, X, y, *, scoring=None, thresholds=None):
     threshold : float
         The best. Where a run of thresholds scores equally best (no held-out
         probability falls between them), the middle one: the widest margin
-        on both sides, for images the held-out ones do not show.
+        on both sides, for images the held-out ones do not show. The
+        estimator's own where no threshold has a score (NaN everywhere, e.g.
+        a point error on held-out images without a face).
     scores : ndarray of shape (n_thresholds,)
         The score at each threshold, in the order of ``thresholds``.
 
@@ -183,6 +185,8 @@ def tune_presence_threshold(estimator, X, y, *, scoring=None, thresholds=None):
     finally:
         estimator.set_params(presence_threshold=own)
     scores = np.asarray(scores, dtype=float)
+    if not np.isfinite(scores).any():  # undefined everywhere: nothing to choose
+        return float(own), scores
     best = np.flatnonzero(scores == np.nanmax(scores))
     # the longest run of neighbouring best thresholds (in increasing order),
     # of several the one nearest the estimator's own threshold; its middle

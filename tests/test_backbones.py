@@ -106,17 +106,23 @@ def test_state_dict_keys_and_shapes_are_torchvisions():
     assert sum(p.numel() for p in MobileNetV2().parameters()) == 2_223_872
 
 
-@pytest.mark.parametrize("size", [64, 96, 128, 224])
-def test_feature_maps_have_the_stated_strides_and_channels(size):
-    net = MobileNetV2().eval()
-    assert net.stage_strides == [8, 16, 32]
-    assert net.stage_channels == [32, 96, 1280] and net.out_channels == 1280
+@pytest.mark.parametrize("trunk, strides, channels, size", [
+    *((MobileNetV2, (8, 16, 32), [32, 96, 1280], size)
+      for size in (64, 96, 128, 224)),
+    *((EfficientNetLite0, (2, 4, 8, 16, 32), [16, 24, 40, 112, 1280], size)
+      for size in (64, 224)),
+])
+def test_feature_maps_have_the_stated_strides_and_channels(trunk, strides, channels,
+                                                           size):
+    net = trunk(out_strides=strides).eval()
+    assert net.stage_strides == list(strides)
+    assert net.stage_channels == channels and net.out_channels == 1280
     with torch.no_grad():
         f, stages = net(torch.rand(2, 3, size, size), return_stages=True)
     assert stages[-1] is f
-    for out, stride, channels in zip(stages, net.stage_strides, net.stage_channels,
-                                     strict=True):
-        assert out.shape == (2, channels, size // stride, size // stride)
+    for out, stride, width in zip(stages, net.stage_strides, net.stage_channels,
+                                  strict=True):
+        assert out.shape == (2, width, size // stride, size // stride)
 
 
 def test_a_side_not_divisible_by_the_stride_is_rounded_up():
@@ -494,20 +500,6 @@ def test_lite0_state_dict_keys_and_shapes_are_efficientnet_pytorchs():
     assert sum(p.numel() for p in EfficientNetLite0().parameters()) == 3_371_008
     assert all(m.eps == 1e-3 for m in EfficientNetLite0().modules()
                if isinstance(m, torch.nn.BatchNorm2d))  # TensorFlow's
-
-
-@pytest.mark.parametrize("size", [64, 224])
-def test_lite0_maps_have_the_stated_strides_and_channels(size):
-    net = EfficientNetLite0(out_strides=(2, 4, 8, 16, 32)).eval()
-    assert net.stage_strides == [2, 4, 8, 16, 32]
-    assert net.stage_channels == [16, 24, 40, 112, 1280]
-    assert net.out_channels == 1280
-    with torch.no_grad():
-        f, stages = net(torch.rand(2, 3, size, size), return_stages=True)
-    assert stages[-1] is f
-    for out, stride, channels in zip(stages, net.stage_strides, net.stage_channels,
-                                     strict=True):
-        assert out.shape == (2, channels, size // stride, size // stride)
 
 
 def test_lite0_rounds_an_odd_side_up():

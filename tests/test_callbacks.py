@@ -158,6 +158,7 @@ def test_a_checkpoint_holds_the_statistics_of_its_weights(tmp_path):
     assert np.abs(twin.predict_proba(X) - stale.predict_proba(X)).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_the_model_returned_is_the_checkpoint_when_images_are_sampled(tmp_path):
     # with more images than max_samples, the end-of-fit pass drew a new sample
     # after the last checkpoint was written: probabilities off by ~0.003

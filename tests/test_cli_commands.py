@@ -79,6 +79,14 @@ def run(argv):
     return code, out.getvalue(), err.getvalue()
 
 
+def tiny_train(annotations):
+    """``sklocalize train`` of a localizer on ``annotations`` in seconds: the
+    scratch trunk 8 channels wide, 16-pixel images, one epoch."""
+    return ["train", "--task", "localization", "--annotations", annotations,
+            "--image-size", 16, "--epochs", 1, "--backbone", "scratch", "--param",
+            "module__width=8", "--no-progress"]
+
+
 def table(text):
     """The rows of the tables in ``text`` (a name, two spaces or more, a
     value), as {name: value}."""
@@ -205,10 +213,7 @@ def test_evaluate_prints_the_table(box_model, tmp_path):
 
 def test_background_crops_when_no_image_is_absent(tmp_path):
     write_boxes(tmp_path, 30, seed=1, n_classes=1, empty=0)
-    common = ["train", "--task", "localization", "--annotations",
-              tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-              "--backbone", "scratch", "--param", "module__width=8",
-              "--no-progress"]
+    common = tiny_train(tmp_path / "boxes.csv")
     code, out, err = run([*common, "--save", tmp_path / "a.skl"])
     assert code == 0, err
     assert ("No image without an object among the training images: added 5 "
@@ -224,11 +229,8 @@ def test_background_crops_when_no_image_is_absent(tmp_path):
 
 def test_holdout_0_trains_on_everything(tmp_path):
     write_boxes(tmp_path, 20, seed=2)
-    code, out, err = run(["train", "--task", "localization", "--annotations",
-                          tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-                          "--backbone", "scratch", "--param", "module__width=8",
-                          "--no-progress",
-                          "--holdout", 0, "--save", tmp_path / "m.skl"])
+    code, out, err = run([*tiny_train(tmp_path / "boxes.csv"), "--holdout", 0,
+                          "--save", tmp_path / "m.skl"])
     assert code == 0, err
     assert "--holdout 0: training on all 20 images, none held out." in out
     assert "Held-out" not in out
@@ -242,10 +244,7 @@ def test_train_retrains_on_every_image_with_the_tuned_threshold(tmp_path):
     from sklocalize import load
 
     write_boxes(tmp_path, 30, seed=4, n_classes=1, empty=0)
-    common = ["train", "--task", "localization", "--annotations",
-              tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-              "--backbone", "scratch", "--param", "module__width=8",
-              "--no-progress"]
+    common = tiny_train(tmp_path / "boxes.csv")
     code, out, err = run([*common, "--save", tmp_path / "a.skl"])
     assert code == 0, err
     # 6 photos held out, with a crop of one of them as an absent image
@@ -267,11 +266,8 @@ def test_train_retrains_on_every_image_with_the_tuned_threshold(tmp_path):
 
 def test_search_chooses_the_learning_rate(tmp_path):
     write_boxes(tmp_path, 30, seed=3)
-    code, out, err = run(["train", "--task", "localization", "--annotations",
-                          tmp_path / "boxes.csv", "--image-size", 16, "--epochs", 1,
-                          "--backbone", "scratch", "--param", "module__width=8",
-                          "--no-progress",
-                          "--search", "--save", tmp_path / "m.skl"])
+    code, out, err = run([*tiny_train(tmp_path / "boxes.csv"), "--search",
+                          "--save", tmp_path / "m.skl"])
     assert code == 0, err
     assert ("Grid search: 3-fold cross-validation of the learning rates 0.001, "
             "0.002, 0.004 on the 24 training images, 1 epoch each") in out
@@ -423,6 +419,7 @@ def test_demo_reads_landmarks_by_their_content(tmp_path):
     assert (tmp_path / "out" / "landmarks_ced.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_demo_reads_a_folder_with_several_objects_in_a_photo(tmp_path):
     # sklocalize demo --data had no --multiple: a photo with two objects
     # stopped it

@@ -159,6 +159,7 @@ def test_torchscript_model_predicts_as_the_estimator(fitted_estimators, tmp_path
         model(other)
 
 
+@pytest.mark.slow
 def test_exports_name_the_points_learnt_from_a_dataframe(tmp_path):
     # a landmark model fitted on a named DataFrame wrote no landmark names
     from sklocalize.datasets import make_landmarks

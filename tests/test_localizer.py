@@ -715,6 +715,7 @@ def test_tta_reframe_zooms_onto_the_box_and_maps_it_back():
     np.testing.assert_array_equal(X, X_before)
 
 
+@pytest.mark.slow
 def test_a_float64_default_dtype_changes_nothing(data):
     # torch.set_default_dtype(torch.float64) before fit gave a raw torch error
     X, y = data

@@ -97,6 +97,18 @@ def test_tune_presence_threshold_finds_where_the_presence_cuts():
     assert 0.01 < threshold <= 0.2
 
 
+def test_tune_presence_threshold_keeps_its_own_where_no_score_is_defined():
+    X = np.zeros((4, 1, 16, 16), dtype=np.float32)
+    y = np.zeros((4, 6))
+    y[:2] = [1, 0.5, 0.5, 0.5, 0.5, 1]
+    est = LocalizerEstimator(DimPresence, max_epochs=0, augment=None,
+                             tta_flip=False, random_state=0,
+                             presence_threshold=0.4).fit(X, y)
+    threshold, scores = tune_presence_threshold(
+        est, X, y, scoring=lambda est, X, y: float("nan"), thresholds=[0.1, 0.5])
+    assert threshold == 0.4 and np.isnan(scores).all()
+
+
 @pytest.mark.parametrize("thresholds", [[], [0.0, 0.5], [1.0], [[0.5]]])
 def test_tune_presence_threshold_refuses_bad_thresholds(thresholds):
     with pytest.raises(ValueError, match=r"thresholds must be a non-empty 1-D "

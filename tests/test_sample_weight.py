@@ -95,6 +95,7 @@ def test_fit_takes_weights_in_any_array_form_and_leaves_them_alone(case, form):
     assert not np.array_equal(est.predict_proba(X), plain.predict_proba(X))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale", [1e-50, 1e39])
 def test_tiny_and_huge_weights_weigh_as_their_ratios(case, scale):
     # 1e-50 underflowed to 0 in float32 (nothing learnt, silently) and 1e39

@@ -92,6 +92,7 @@ def test_epoch_scoring_with_the_package_scorers(task):
     assert len(scores) == 2 and np.isfinite(scores).all()
 
 
+@pytest.mark.slow
 def test_epoch_scoring_without_caching_takes_y_from_the_dataset(task):
     # skorch passes the validation dataset and y=None: the scorer failed with
     # "y_true must be a 2-D array ... shape ()"
@@ -109,6 +110,7 @@ def test_epoch_scoring_without_caching_takes_y_from_the_dataset(task):
     np.testing.assert_allclose(scores, cached.history_[:, "valid_score"])
 
 
+@pytest.mark.slow
 def test_scorer_refuses_y_none_without_a_dataset(task):
     cls, (X, y), scorer = task
     est = tiny_estimator(cls).fit(X, y)
