@@ -32,8 +32,6 @@ BACKBONE_CHOICES = ("scratch", "mobilenet_v2", "efficientnet_lite0")
 IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FORMATS = ("auto", "text", "csv")
-_ESTIMATOR_TASKS = {"LocalizerEstimator": "localization",
-                    "LandmarkEstimator": "landmarks"}
 _NOUNS = {"localization": "localization", "landmarks": "landmark"}
 
 
@@ -326,7 +324,7 @@ def _report(est, X, y, title, *, normalize=None, extra=()):
 
     from sklearn.exceptions import UndefinedMetricWarning
 
-    task = _ESTIMATOR_TASKS[type(est).__name__]
+    task = est._task().name
     y_true = est.encode_target(y)
     scores = _scores(est, task, normalize)
     pred = est.predict(X)
@@ -764,7 +762,7 @@ def predict(args):
     from .datasets import load_images
 
     est = _load_model(args.model)
-    task = _ESTIMATOR_TASKS[type(est).__name__]
+    task = est._task().name
     if task == "landmarks" and args.box_format is not None:
         raise CommandError("--box-format is for a localization model; "
                            f"{args.model} holds a landmark model.")
@@ -812,7 +810,7 @@ def predict(args):
 def evaluate(args):
     """``sklocalize evaluate``: the metrics of a saved model on annotations."""
     est = _load_model(args.model)
-    task = _ESTIMATOR_TASKS[type(est).__name__]
+    task = est._task().name
     _options_for(task, args, ("--normalize", "--pixel-offset")
                  if task == "localization" else ())
     try:

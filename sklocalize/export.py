@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._base import ImageEstimator
 from ._docs import INPUT_DTYPE, fill_docstring
 from .dataset import float_images
 from .tta import predict_outputs
@@ -132,6 +131,7 @@ class PredictionModule(torch.nn.Module):
         """
         outputs = predict_outputs(self._outputs, float_images(X), self.task,
                                   image_size=self.image_size, chunk=None,
+                                  tolerance=None,
                                   **self.tta)
         heads = self.task.probabilities(outputs)
         return self.task.decode(heads, self.threshold), self.task.proba(heads)
@@ -219,7 +219,8 @@ def _as_strings(metadata):
 
 def _check_estimator(estimator):
     """Raise unless ``estimator`` is one of the package's, fitted."""
-    if not isinstance(estimator, ImageEstimator):
+    if not (callable(getattr(estimator, "_task", None))
+            and callable(getattr(estimator, "_check_fitted", None))):
         raise TypeError(
             "estimator must be a fitted LocalizerEstimator or LandmarkEstimator; "
             f"got an object of type {type(estimator).__name__}."

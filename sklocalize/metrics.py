@@ -758,8 +758,12 @@ def _fitted_final(estimator):
 
 
 def _estimator_task(estimator):
-    """The task a fitted estimator was fitted for, read from its attributes
-    (None when it says nothing, e.g. before fit)."""
+    """The name of the estimator's task (:mod:`sklocalize.tasks`); for an
+    estimator of another package, the task its fitted attributes name (None
+    when they say nothing)."""
+    task = getattr(estimator, "_task", None)
+    if callable(task):
+        return task().name
     if hasattr(estimator, "n_landmarks_"):
         return "landmarks"
     if hasattr(estimator, "classes_") or hasattr(estimator, "n_classes_"):
@@ -903,6 +907,8 @@ class TargetScorer:
         """
         final = _fitted_final(estimator)
         task = self._check_estimator(final)
+        if callable(getattr(final, "_check_fitted", None)):
+            final._check_fitted()  # NotFittedError, before reading its classes
         if y_true is None:
             y_true = _dataset_targets(X)
         if isinstance(y_true, pd.DataFrame):

@@ -34,11 +34,15 @@ _TRUSTED_MODULES = ("sklocalize.", "torch.optim.", "torch.utils.data.")
 __all__ = ["load", "save"]
 
 
-def _estimator_classes():
-    from .landmarks import LandmarkEstimator
-    from .localizer import LocalizerEstimator
+def _estimator_class(name):
+    """The estimator class of the package's public name ``name`` (which the
+    package imports on first use), or None: this module imports no
+    estimator, so that the estimators' base may import it."""
+    import sklocalize
 
-    return {cls.__name__: cls for cls in (LocalizerEstimator, LandmarkEstimator)}
+    cls = getattr(sklocalize, name, None) if isinstance(name, str) else None
+    learned = getattr(cls, "_learned_attributes", None)
+    return cls if isinstance(cls, type) and learned is not None else None
 
 
 # --------------------------------------------------------------------------
@@ -173,8 +177,7 @@ def save(estimator, path):
     training, not to predict, and can be passed again to :func:`load`. A
     ``random_state`` that is a ``RandomState`` instance is kept as None.
     """
-    classes = _estimator_classes()
-    if type(estimator).__name__ not in classes:
+    if _estimator_class(type(estimator).__name__) is not type(estimator):
         raise TypeError(
             "save takes a LocalizerEstimator or a LandmarkEstimator; got an object "
             f"of type {type(estimator).__name__}."
@@ -271,11 +274,10 @@ def load(path, *, expected=None, **params):
         Fitted: its predictions are those of the estimator saved.
     """
     archive = _read(path)
-    classes = _estimator_classes()
     name = archive.get("estimator")
-    if name not in classes:
+    cls = _estimator_class(name)
+    if cls is None:
         raise ValueError(f"{path} holds an estimator of unknown class {name!r}.")
-    cls = classes[name]
     if expected is not None and cls is not expected:
         raise ValueError(
             f"{path} holds a {name}, not a {expected.__name__}: load it with "

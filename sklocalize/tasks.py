@@ -60,6 +60,7 @@ class LocalizationTask:
     than ``min_visible`` of it remains makes the object absent.
     """
 
+    name = "localization"
     loss_terms = ("presence", "box", "class", "edge")
     n_predicted = 3
     min_visible = 0.25
@@ -189,6 +190,7 @@ class LandmarkTask:
     visible (NaN).
     """
 
+    name = "landmarks"
     loss_terms = ("presence", "points", "heatmap")
     n_predicted = 2
 
