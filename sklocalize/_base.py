@@ -74,7 +74,7 @@ from ._validation import (
     pixel_scale,
 )
 from .augment import Augmenter
-from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks
+from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks, print_log_line
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
 from .nn.backbones import load_backbone_weights
 from .nn.losses import LOSSES
@@ -291,7 +291,7 @@ class ImageEstimator(NeuralNet):
                     name=name, on_train=prefix == "train")))
         if not self._user_schedules_lr():
             callbacks.append(("lr_schedule", CosineLR()))
-        callbacks.append(("print_log", PrintLog()))
+        callbacks.append(("print_log", PrintLog(sink=print_log_line)))
         if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks

@@ -1,6 +1,8 @@
 """skorch callbacks the estimators use."""
 
 import math
+import re
+import sys
 
 import torch
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping
@@ -70,6 +72,17 @@ class CosineLR(Callback):
             group["lr"] = group["initial_lr"] * f
         net.history.record_batch("lr", net.optimizer_.param_groups[0]["lr"])
         self.step_ += 1
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def print_log_line(text):
+    """Print a line of skorch's ``PrintLog`` table, without its colour codes
+    when standard output is not a terminal (a log file, a pipe, a notebook's
+    captured output), where they would show as ``\x1b[32m`` litter."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    print(text if isatty is not None and isatty() else _ANSI.sub("", text))
 
 
 def _keeps_epoch_weights(net):

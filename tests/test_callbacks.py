@@ -220,3 +220,34 @@ def test_a_predefined_validation_set_is_checked_and_encoded_as_training_data(kin
     bad = Dataset(X_valid[:, :, :8], frame)
     with pytest.raises(ValueError, match="Images must be at least 16x16"):
         tiny(train_split=predefined_split(bad)).fit(X, y)
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_epoch_table_has_colour_codes_only_on_a_terminal(monkeypatch, tty):
+    from skorch.callbacks import PrintLog
+
+    from sklocalize.callbacks import print_log_line
+
+    stream = _Stream(tty)
+    monkeypatch.setattr("sys.stdout", stream)
+    print_log_line("  epoch    train_loss\n-------  ------------\n"
+                   "      1        \x1b[36m0.5000\x1b[0m")
+    assert ("\x1b[" in stream.text) is tty
+    assert "0.5000" in stream.text
+    # the estimators' epoch table prints through it
+    log = dict(LocalizerEstimator().get_default_callbacks())["print_log"]
+    assert isinstance(log, PrintLog) and log.sink is print_log_line
