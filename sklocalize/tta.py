@@ -13,6 +13,10 @@ Three passes, each optional, set by the estimators' ``tta_flip``,
 - **reframe**: the image is resampled so that the points predicted so far
   land on the training mean shape (``task.reframing``), predicted again and
   the points mapped back; the presence stays that of the image as given.
+  Passes repeat, from the points the previous pass found, until an image's
+  frame stops moving (less than ``tolerance`` pixels) or the passes run out,
+  so a face framed much tighter or looser than the training faces is brought
+  to their framing in steps.
 
 Everything stays a float64 torch tensor on the CPU until the estimator decodes
 the outputs, once, to numpy.
@@ -21,9 +25,9 @@ the outputs, once, to numpy.
 import torch
 
 from .dataset import float_images
-from .geometry import warp_images
+from .geometry import map_points, warp_images
 
-__all__ = ["predict_outputs"]
+__all__ = ["frame_motion", "predict_outputs"]
 
 # the four diagonal moves of the shift copies, in units of the shift
 _MOVES = torch.tensor([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=torch.float32)
@@ -59,8 +63,33 @@ def _warped(forward, X, task, matrix, shift, *, flip, moves):
     return _mean(runs)
 
 
+def frame_motion(old, new, image_size):
+    """How far a new frame moves the image seen through an old one: the
+    largest displacement, in pixels of the network's input, of the old
+    frame's four corners.
+
+    Parameters
+    ----------
+    old, new : tuple of torch.Tensor of shape (n, 2, 2) and (n, 2)
+        Frames ``(A, t)`` of ``p -> A (p - 0.5) + 0.5 + t``.
+    image_size : tuple of (height, width)
+
+    Returns
+    -------
+    motion : torch.Tensor of shape (n,)
+    """
+    n = old[0].shape[0]
+    corners = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                           dtype=torch.float64).expand(n, 4, 2)
+    there = map_points(corners, old[0], old[1], inverse=True)  # in the image
+    moved = map_points(there, new[0], new[1]) - corners
+    h, w = image_size
+    pixels = moved * torch.tensor([w, h], dtype=torch.float64)
+    return torch.linalg.vector_norm(pixels, dim=2).amax(dim=1)
+
+
 def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
-                    reframe=0, chunk=1024):
+                    reframe=0, tolerance=0.5, chunk=1024):
     """The network's outputs on ``X`` under test-time augmentation.
 
     Parameters
@@ -80,7 +109,14 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
         Average over four copies moved diagonally by ``shift`` pixels; in the
         last re-framing pass when ``reframe`` is set. 0 turns it off.
     reframe : int, default=0
-        Re-framing passes (``task.reframing``).
+        The most re-framing passes (``task.reframing``): an image stops
+        earlier once its frame moves less than ``tolerance``.
+    tolerance : float or None, default=0.5
+        Pixels of the network's input (:func:`frame_motion`) under which an
+        image's frame has stopped moving, and its last pass is made; half a
+        pixel, a fraction of the error of a point. None makes every pass on
+        every image, as a traced graph must (its operations cannot depend on
+        the values of the images).
     chunk : int or None, default=1024
         Images augmented at a time: their mirror images and resampled copies
         are all the memory the augmentation takes beyond ``X``, however large
@@ -98,7 +134,7 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     if chunk is not None and X.shape[0] > chunk:
         parts = [predict_outputs(forward, X[start:start + chunk], task,
                                  image_size=image_size, flip=flip, shift=shift,
-                                 reframe=reframe, chunk=None)
+                                 reframe=reframe, tolerance=tolerance, chunk=None)
                  for start in range(0, X.shape[0], chunk)]
         return tuple(torch.cat(p) for p in zip(*parts))
     h, w = image_size
@@ -112,10 +148,25 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
         return _warped(forward, X, task, torch.eye(2).expand(n, 2, 2),
                        torch.zeros(n, 2), flip=flip, moves=moves)
     outputs = _flipped(forward, X, task, flip)  # only finds the object
-    for k in range(reframe):
-        matrix, t = task.reframing(outputs, image_size)
-        last = k == reframe - 1
-        moved = _warped(forward, X, task, matrix, t, flip=flip,
-                        moves=moves if last else no_move)
-        outputs = (outputs[0], *moved[1:])  # the presence of the image as given
-    return outputs
+    matrix, t = task.reframing(outputs, image_size)
+    moving = None  # every image, until frames settle
+    for _ in range(reframe - 1):  # the passes before the last move the frame
+        index = slice(None) if moving is None else moving.nonzero().squeeze(1)
+        if moving is not None and not len(index):
+            break
+        points = _warped(forward, X[index], task, matrix[index], t[index],
+                         flip=flip, moves=no_move)
+        new = task.reframing(points, image_size)
+        if tolerance is not None:
+            still = frame_motion((matrix[index], t[index]), new,
+                                 image_size) < tolerance
+            moving = torch.ones(X.shape[0], dtype=torch.bool) if moving is None \
+                else moving.clone()
+            moving[index] = ~still
+        if moving is None or tolerance is None:
+            matrix, t = new
+        else:
+            matrix, t = matrix.clone(), t.clone()
+            matrix[index], t[index] = new
+    moved = _warped(forward, X, task, matrix, t, flip=flip, moves=moves)
+    return (outputs[0], *moved[1:])  # the presence of the image as given

@@ -324,6 +324,67 @@ def test_reframe_maps_points_back_through_the_warp():
     np.testing.assert_array_equal(X, X_before)
 
 
+class ShyCentroids(BlobCentroids):
+    """Blob centroids pulled halfway to where the training faces have their
+    points, as a network does on faces framed unlike any it learned from:
+    each re-framing pass halves the distance to the training framing, so
+    only passes repeated until the frame settles put the points right."""
+
+    REFERENCE = torch.tensor([[0.35, 0.40], [0.65, 0.40], [0.50, 0.65]])
+
+    def forward(self, X):
+        presence, points = super().forward(X)
+        ref = self.REFERENCE.to(points.dtype).flatten()
+        return presence, ref + 0.5 * (points - ref)
+
+
+@pytest.mark.parametrize("zoom, degrees", [(2.0, 0.0), (0.5, 0.0), (2.0, 30.0),
+                                           (0.5, -30.0)])
+def test_reframe_converges_from_tighter_and_looser_frames(zoom, degrees):
+    """Faces framed 2x tighter or 2x looser than training (and tilted): the
+    passes repeat until each frame stops moving, and land on the points."""
+    from sklocalize.geometry import affine_matrix, map_points
+
+    train = ShyCentroids.REFERENCE.numpy()[None].repeat(4, axis=0)
+    y_train = np.column_stack([np.ones(4), train.reshape(4, -1)])
+    est = LandmarkEstimator(partial(ShyCentroids, n_landmarks=3, in_channels=3),
+                            max_epochs=0, augment=None, random_state=0,
+                            tta_shift=0.0)
+    est.fit(blob_images(train, size=64), y_train)
+    angle = torch.tensor([np.deg2rad(degrees)] * 2, dtype=torch.float32)
+    shift = torch.tensor([[0.03, -0.02], [-0.04, 0.02]])
+    truth = map_points(torch.as_tensor(train[:2]).float(),
+                       affine_matrix(torch.full((2,), zoom), angle, (64, 64)),
+                       shift).numpy()
+    X = blob_images(truth, size=64, sigma=1.5 * zoom)
+    calls = []
+    forward = est._forward
+    est._forward = lambda X, n: calls.append(len(X)) or forward(X, n)
+
+    def error(passes):
+        calls.clear()
+        est.set_params(tta_reframe=passes)
+        pred = est.predict(X)[:, 1:].reshape(-1, 3, 2)
+        return np.abs(pred - truth).max()
+
+    assert error(1) > 0.02  # one pass leaves the frame half way
+    assert error(20) < 2e-3  # converged from either side
+    # and stopped once the frames settled: far fewer than 20 passes
+    assert len(calls) < 12 and calls[-1] == 2
+
+
+def test_frame_motion_in_input_pixels():
+    from sklocalize.tta import frame_motion
+
+    eye = torch.eye(2).expand(3, 2, 2)
+    none = torch.zeros(3, 2)
+    moved = torch.tensor([[1 / 40, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    zoom = torch.stack([torch.eye(2), torch.eye(2), 1.1 * torch.eye(2)])
+    motion = frame_motion((eye, none), (zoom, moved), (20, 40))
+    np.testing.assert_allclose(motion.numpy(), [1.0, 0.0, 0.05 * np.hypot(40, 20)],
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("reframe", [0, 1])
 def test_tta_shift_moves_copies_and_maps_points_back(reframe):
     train_pts = np.array([[[0.3, 0.5], [0.7, 0.5]]] * 4)
