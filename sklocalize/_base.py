@@ -45,7 +45,6 @@ from skorch.callbacks import (
     EpochTimer,
     LRScheduler,
     PassthroughScoring,
-    PrintLog,
     ProgressBar,
 )
 from skorch.dataset import ValidSplit
@@ -74,7 +73,7 @@ from ._validation import (
     pixel_scale,
 )
 from .augment import Augmenter
-from .callbacks import CosineLR, PreciseBatchNorm, check_callbacks, print_log_line
+from .callbacks import CosineLR, PlainPrintLog, PreciseBatchNorm, check_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
 from .nn.backbones import load_backbone_weights
 from .nn.losses import LOSSES
@@ -291,7 +290,7 @@ class ImageEstimator(NeuralNet):
                     name=name, on_train=prefix == "train")))
         if not self._user_schedules_lr():
             callbacks.append(("lr_schedule", CosineLR()))
-        callbacks.append(("print_log", PrintLog(sink=print_log_line)))
+        callbacks.append(("print_log", PlainPrintLog()))
         if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks

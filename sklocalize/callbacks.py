@@ -5,12 +5,12 @@ import re
 import sys
 
 import torch
-from skorch.callbacks import Callback, Checkpoint, EarlyStopping
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping, PrintLog
 from torch import nn
 
 from .dataset import AugmentedDataset, ImageDataset, is_batched_dataset
 
-__all__ = ["CosineLR", "PreciseBatchNorm"]
+__all__ = ["CosineLR", "PlainPrintLog", "PreciseBatchNorm"]
 
 
 class CosineLR(Callback):
@@ -77,12 +77,17 @@ class CosineLR(Callback):
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def print_log_line(text):
-    """Print a line of skorch's ``PrintLog`` table, without its colour codes
-    when standard output is not a terminal (a log file, a pipe, a notebook's
-    captured output), where they would show as ``\x1b[32m`` litter."""
-    isatty = getattr(sys.stdout, "isatty", None)
-    print(text if isatty is not None and isatty() else _ANSI.sub("", text))
+class PlainPrintLog(PrintLog):
+    """skorch's ``PrintLog`` (the table of each epoch's losses), without its
+    colour codes when it prints to a standard output that is not a terminal
+    (a log file, a pipe, a notebook's captured output), where they would
+    show as ``\x1b[32m`` litter. Its parameters are ``PrintLog``'s."""
+
+    def _sink(self, text, verbose):
+        isatty = getattr(sys.stdout, "isatty", None)
+        if self.sink is print and not (isatty is not None and isatty()):
+            text = _ANSI.sub("", text)
+        super()._sink(text, verbose)
 
 
 def _keeps_epoch_weights(net):
