@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: test demo docs lint venv clean bench-deps
+.PHONY: test test-fast demo docs lint venv clean bench-deps
 
 venv: $(STAMP)
 
@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# the fast lane: everything but the tests marked slow
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 demo: $(STAMP)
 	$(BIN)/sklocalize demo

@@ -67,6 +67,11 @@ class Augmenter:
         angles stay true on non-square images). Points rotate exactly; a
         rotated box becomes the box enclosing its rotated corners, looser than
         the object, so leave it at 0 for localization unless that is wanted.
+    reframe_rotation : float or None, default=None
+        Largest rotation, in degrees, of the images that get the zoom and the
+        shift (``reframe_prob``), the others keeping ``rotation``: tilted
+        faces for a re-framing first pass to find, without tilting the
+        faces that teach the framing the last pass sees. None: ``rotation``.
     reframe_prob : float, default=1.0
         Probability that an image gets the zoom and the shift; the others keep
         their framing (flip, rotation and jitter apply to every image). Below 1
@@ -91,7 +96,8 @@ class Augmenter:
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
                  contrast=0.2, aspect=0.0, saturation=0.0, keep_inside=True,
-                 rotation=0.0, reframe_prob=1.0, interpolation="bilinear"):
+                 rotation=0.0, reframe_rotation=None, reframe_prob=1.0,
+                 interpolation="bilinear"):
         self.flip = flip
         self.scale = scale
         self.shift = shift
@@ -101,6 +107,7 @@ class Augmenter:
         self.saturation = saturation
         self.keep_inside = keep_inside
         self.rotation = rotation
+        self.reframe_rotation = reframe_rotation
         self.reframe_prob = reframe_prob
         self.interpolation = interpolation
 
@@ -109,6 +116,7 @@ class Augmenter:
                 f"brightness={self.brightness}, contrast={self.contrast}, "
                 f"aspect={self.aspect}, saturation={self.saturation}, "
                 f"keep_inside={self.keep_inside}, rotation={self.rotation}, "
+                f"reframe_rotation={self.reframe_rotation}, "
                 f"reframe_prob={self.reframe_prob}, "
                 f"interpolation={self.interpolation!r})")
 
@@ -138,9 +146,14 @@ class Augmenter:
         if self.interpolation not in INTERPOLATIONS:
             raise ValueError("Augmenter interpolation must be one of "
                              f"{INTERPOLATIONS}; got {self.interpolation!r}.")
-        if not 0 <= self.rotation <= 180:
+        for name in ("rotation", "reframe_rotation"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 180:
+                raise ValueError(f"Augmenter {name} must be in [0, 180] degrees; "
+                                 f"got {value!r}.")
+        if self.rotation is None:
             raise ValueError("Augmenter rotation must be in [0, 180] degrees; got "
-                             f"{self.rotation!r}.")
+                             "None.")
         return self
 
     def __call__(self, X, y, task, generator=None):
@@ -170,7 +183,7 @@ class Augmenter:
             flipped = mask.nonzero().squeeze(1)
         lo, hi = self.scale
         if ((lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0
-                or self.aspect > 0):
+                or self.aspect > 0 or self.reframe_rotation):
             X = _mirrored(X, flipped, in_place=False)
             flipped = None
             X, y = self._affine(X, y, task, generator)
@@ -195,14 +208,18 @@ class Augmenter:
         log_s = rand(n) * (np.log(hi) - np.log(lo)) + np.log(lo)
         s = torch.exp(log_s)
         limit = torch.full((n, 1), float(self.shift))
+        reframed = None  # every image
         if self.reframe_prob < 1:  # the rest keep zoom 1 and no shift
             reframed = rand(n) < self.reframe_prob
             s = torch.where(reframed, s, torch.ones_like(s))
             limit = limit * reframed[:, None]
         t = (rand(n, 2) * 2 - 1) * limit
         angle = None
-        if self.rotation > 0:
-            angle = (rand(n) * 2 - 1) * np.deg2rad(self.rotation)
+        wide = self.rotation if self.reframe_rotation is None else self.reframe_rotation
+        largest = (torch.tensor(float(np.deg2rad(wide))) if reframed is None else
+                   torch.where(reframed, np.deg2rad(wide), np.deg2rad(self.rotation)))
+        if (largest > 0).any():
+            angle = (rand(n) * 2 - 1) * largest
         matrix = affine_matrix(s, angle, X.shape[-2:])
         if self.aspect > 0:
             log_r = (rand(n) * 2 - 1) * np.log1p(self.aspect)

@@ -236,6 +236,7 @@ def test_bad_augmenter_settings(kwargs, match):
         est.fit(X, y)
 
 
+@pytest.mark.slow
 def test_augmentation_is_training_only_and_reproducible():
     X, y = tiny_localization(n=24)
     params = dict(max_epochs=2, random_state=0, batch_size=8, augment="default",
@@ -269,3 +270,29 @@ def test_reframe_prob_leaves_the_other_images_framed_as_given():
     everything = Augmenter(flip=0.0, scale=(0.5, 0.7), shift=0.1, brightness=0,
                            contrast=0)(X, y, LandmarkTask())[1]
     assert not (everything == y).all(dim=1).any()
+
+
+def test_reframe_rotation_tilts_only_the_reframed_share():
+    from sklocalize.tasks import LandmarkTask
+
+    task = LandmarkTask(2, [])
+    n = 2000
+    X = torch.rand(n, 1, 16, 16)
+    y = torch.cat([torch.ones(n, 1), torch.tensor([0.4, 0.5, 0.6, 0.5]).repeat(n, 1)], 1)
+
+    def angles(aug):
+        _, out = aug(X, y, task, torch.Generator().manual_seed(0))
+        p = out[:, 1:].reshape(-1, 2, 2)
+        d = p[:, 1] - p[:, 0]
+        return torch.rad2deg(torch.atan2(d[:, 1], d[:, 0])).abs()
+
+    still = dict(flip=0, scale=(1, 1), shift=0, brightness=0, contrast=0, rotation=10)
+    tilted = angles(Augmenter(**still, reframe_rotation=45, reframe_prob=0.3))
+    assert tilted.max() > 40 and tilted.max() <= 45 + 1e-3
+    # 30% drawn from +-45 degrees, 35/45 of them beyond the others' 10
+    assert abs((tilted > 10 + 1e-3).float().mean() - 0.3 * 35 / 45) < 0.03
+    assert angles(Augmenter(**still)).max() <= 10 + 1e-3
+    every = angles(Augmenter(**still, reframe_rotation=45))  # reframe_prob=1
+    assert (every > 10 + 1e-3).float().mean() > 0.7
+    with pytest.raises(ValueError, match="reframe_rotation must be in"):
+        Augmenter(reframe_rotation=200).check()

@@ -60,6 +60,7 @@ def test_a_mobilenet_file_is_refused_for_efficientnet_lite0(weights):
                            **{**PARAMS, "max_epochs": 0}).fit(X, y)
 
 
+@pytest.mark.slow
 def test_fit_starts_the_trunk_from_the_weights_given(weights):
     X, y = tiny_localization(n=16, size=32)
     est = LocalizerEstimator(backbone="mobilenet_v2", backbone_weights=weights,
@@ -74,6 +75,7 @@ def test_fit_starts_the_trunk_from_the_weights_given(weights):
                            saved["features.0.0.weight"])
 
 
+@pytest.mark.slow
 def test_the_pretrained_trunk_learns_at_a_lower_rate(weights):
     X, y = tiny_landmarks(n=16, size=32)
     est = LandmarkEstimator(backbone="mobilenet_v2", backbone_weights=weights,
@@ -90,6 +92,7 @@ def test_the_pretrained_trunk_learns_at_a_lower_rate(weights):
     assert 0.5 in [g["lr"] for g in own.optimizer_.param_groups]
 
 
+@pytest.mark.slow
 def test_a_saved_pretrained_model_loads_without_the_weights_file(tmp_path, weights):
     X, y = tiny_localization(n=16, size=32)
     copy = tmp_path / "copy.pth"
@@ -121,6 +124,7 @@ def test_bad_backbone_settings_are_named(tmp_path):
                            **PARAMS).fit(X, y)
 
 
+@pytest.mark.slow
 def test_skorch_freezer_holds_the_trunk_until_the_unfreezer(weights):
     # the head-first schedule of the user guide: trunk frozen for epochs 1-2
     from skorch.callbacks import Callback, Freezer, Unfreezer

@@ -106,6 +106,7 @@ def test_state_dict_keys_and_shapes_are_torchvisions():
     assert sum(p.numel() for p in MobileNetV2().parameters()) == 2_223_872
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trunk, strides, channels, size", [
     *((MobileNetV2, (8, 16, 32), [32, 96, 1280], size)
       for size in (64, 96, 128, 224)),
@@ -181,6 +182,7 @@ def test_imagenet_normalisation_is_inside_the_module():
     assert "mean" not in net.state_dict()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", TRUNKS)
 def test_grayscale_is_repeated_to_rgb(cls):
     gray, rgb = cls(in_channels=1).eval(), cls().eval()
@@ -190,6 +192,7 @@ def test_grayscale_is_repeated_to_rgb(cls):
         torch.testing.assert_close(gray(x), rgb(x.repeat(1, 3, 1, 1)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("size", [64, 63])
 def test_channels_last_gives_the_same_maps(cls, size):
@@ -221,6 +224,7 @@ def test_the_package_heads_sit_on_its_stride_8_map(cls, channels):
     assert boxes.shape == (2, 4) and cols.shape == (2, 2, 8) and rows.shape == (2, 2, 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("as_str", [False, True])
 def test_a_saved_state_dict_reproduces_the_outputs_exactly(tmp_path, cls, as_str):

@@ -34,6 +34,7 @@ def test_cosine_schedule_warms_up_then_decays_to_the_final_factor():
     assert rates[-1] < 1e-3
 
 
+@pytest.mark.slow
 def test_schedule_follows_set_params_and_can_be_disabled():
     X, y = tiny_localization(n=32)
     est = tiny().fit(X, y)
@@ -84,6 +85,7 @@ def test_a_users_lr_scheduler_replaces_the_cosine_schedule():
         est.set_params(callbacks__lr_schedule__warmup=0.2)
 
 
+@pytest.mark.slow
 def test_callback_parameters_survive_a_get_set_round_trip():
     from sklearn.base import clone
 
@@ -134,6 +136,7 @@ def test_precise_batch_norm_follows_weights_restored_by_early_stopping():
     torch.testing.assert_close(kept, norm.running_mean, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_holds_the_statistics_of_its_weights(tmp_path):
     from skorch.callbacks import Checkpoint
 
@@ -186,6 +189,7 @@ class _CtrlC(Callback):
             _interrupt()
 
 
+@pytest.mark.slow
 def test_an_interrupted_fit_warns_with_the_epoch():
     X, y = tiny_localization(n=32)
     with pytest.warns(UserWarning, match="interrupted .* in epoch 2 of 4"):
@@ -194,6 +198,7 @@ def test_an_interrupted_fit_warns_with_the_epoch():
     est.predict(X)  # fitted, with the weights of that moment
 
 
+@pytest.mark.slow
 def test_early_stopping_is_not_reported_as_an_interrupt():
     from skorch.callbacks import EarlyStopping
 
@@ -205,6 +210,7 @@ def test_early_stopping_is_not_reported_as_an_interrupt():
     assert len(est.history_) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["uint8", "float64"])
 def test_a_predefined_validation_set_is_checked_and_encoded_as_training_data(kind):
     from skorch.dataset import Dataset

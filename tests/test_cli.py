@@ -16,6 +16,7 @@ from sklocalize import cli
 from sklocalize.metrics import _eye_pair
 
 
+@pytest.mark.slow
 def test_demo_localization_on_user_data(tmp_path, capsys):
     rng = np.random.RandomState(0)
     lines = []
@@ -116,6 +117,7 @@ def test_help_does_not_import_torch():
     assert run.stdout.splitlines()[-1] == "0 False False"
 
 
+@pytest.mark.slow
 def test_package_top_level_is_lazy():
     code = ("import sys, sklocalize; print('torch' in sys.modules); "
             "print(sorted(set(sklocalize.__all__) - set(dir(sklocalize)))); "
@@ -223,6 +225,7 @@ def test_library_spellings_become_the_options():
         "--format voc or --pixel-offset 0.5; keep download='x' and lr='1'")
 
 
+@pytest.mark.slow
 def test_python_m_error_is_one_line_without_traceback(tmp_path):
     run = subprocess.run([sys.executable, "-m", "sklocalize", "train", "--task",
                           "localization", "--annotations", str(tmp_path / "no.csv"),

@@ -124,6 +124,7 @@ def box_model(tmp_path_factory):
     return root, out
 
 
+@pytest.mark.slow
 def test_train_prints_the_true_counts_and_saves(box_model):
     root, out = box_model
     _, y = make_localization(n_samples=200, image_size=32, n_classes=2,
@@ -211,6 +212,7 @@ def test_evaluate_prints_the_table(box_model, tmp_path):
                          "class accuracy"}
 
 
+@pytest.mark.slow
 def test_background_crops_when_no_image_is_absent(tmp_path):
     write_boxes(tmp_path, 30, seed=1, n_classes=1, empty=0)
     common = tiny_train(tmp_path / "boxes.csv")
@@ -264,6 +266,7 @@ def test_train_retrains_on_every_image_with_the_tuned_threshold(tmp_path):
     assert load(tmp_path / "b.skl").presence_threshold == 0.3
 
 
+@pytest.mark.slow
 def test_search_chooses_the_learning_rate(tmp_path):
     write_boxes(tmp_path, 30, seed=3)
     code, out, err = run([*tiny_train(tmp_path / "boxes.csv"), "--search",
@@ -339,6 +342,7 @@ def face_model(tmp_path_factory):
     return root, out
 
 
+@pytest.mark.slow
 def test_train_landmarks_reports_inter_ocular_error(face_model):
     root, out = face_model
     _, y = make_landmarks(n_samples=160, image_size=32, random_state=0)
@@ -357,6 +361,7 @@ def test_train_landmarks_reports_inter_ocular_error(face_model):
     assert est.flip_pairs == [(0, 1), (3, 4)] and est.verbose == 0
 
 
+@pytest.mark.slow
 def test_predict_and_evaluate_landmarks(face_model, tmp_path):
     root, _ = face_model
     truth = write_landmarks(tmp_path / "new", 20, seed=7, size=PHOTO, empty=0)
@@ -406,6 +411,7 @@ def test_landmark_option_errors(face_model, capsys):
     assert not (root / "never.skl").exists()
 
 
+@pytest.mark.slow
 def test_demo_reads_landmarks_by_their_content(tmp_path):
     write_landmarks(tmp_path, 40, seed=5)
     code, out, err = run(["demo", "--data", tmp_path / "points.csv", "--image-size",
@@ -455,6 +461,7 @@ def test_drawing_names_stay_in_the_folder_and_apart():
         "img.png", "img-2.png", "img-2-2.png", "img-3.png"]
 
 
+@pytest.mark.slow
 def test_train_with_a_pretrained_backbone(tmp_path):
     import torch
 

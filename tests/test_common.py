@@ -132,6 +132,7 @@ def test_predict_sets_every_submodule_to_eval_mode(case):
     torch.testing.assert_close(norm.running_mean, running)
 
 
+@pytest.mark.slow
 def test_pickle_before_and_after_fit(case):
     est, X, y = case
     unfitted = pickle.loads(pickle.dumps(est))

@@ -79,6 +79,7 @@ def _run(block, namespace, used, skipped):
                              "is neither Python, a shell, nor text.")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_page_code_runs(page, tmp_path, monkeypatch):
     blocks = rst_blocks(DOCS / page)

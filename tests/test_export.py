@@ -118,6 +118,7 @@ def onnxruntime():
                                'installed: pip install "sklocalize[export]"')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_onnx_model_predicts_as_the_estimator(onnxruntime, onnx_exports, case):
     est, X, path = onnx_exports(case)
@@ -138,6 +139,7 @@ def test_onnx_model_predicts_as_the_estimator(onnxruntime, onnx_exports, case):
         assert json.loads(metadata["classes"]) == est.classes_.tolist()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_torchscript_model_predicts_as_the_estimator(fitted_estimators, tmp_path,
                                                      case):
@@ -177,6 +179,7 @@ def test_exports_name_the_points_learnt_from_a_dataframe(tmp_path):
         f"p{i}" for i in range(6)]
 
 
+@pytest.mark.slow
 def test_the_user_guide_snippet_runs_the_onnx_model(onnxruntime, onnx_exports,
                                                     tmp_path, monkeypatch, capsys):
     # docs/user_guide.rst includes this very file; the model is what
@@ -193,6 +196,7 @@ def test_the_user_guide_snippet_runs_the_onnx_model(onnxruntime, onnx_exports,
     assert printed[0].split()[0] in {str(c) for c in est.classes_}
 
 
+@pytest.mark.slow
 def test_prediction_module_is_predict_in_torch(fitted_estimators):
     est, X, dtype = _set_up(fitted_estimators, "landmarks-float32-reframe-shift")
     module = export.PredictionModule(est)

@@ -22,6 +22,7 @@ ESTIMATOR = LandmarkEstimator  # conftest's data and fitted fixtures are for thi
 tiny = partial(tiny_estimator, ESTIMATOR)
 
 
+@pytest.mark.slow
 def test_fit_predict_layout(fitted, data):
     X, y = data
     pred = fitted.predict(X)
@@ -34,6 +35,7 @@ def test_fit_predict_layout(fitted, data):
     np.testing.assert_array_equal(pred[:, 0], proba[:, 0] >= 0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["heatmap", "regression"])
 @pytest.mark.parametrize("point_loss", ["wing", "smooth_l1", "mse"])
 def test_heads_and_point_losses(data, head, point_loss):
@@ -47,12 +49,14 @@ def test_heads_and_point_losses(data, head, point_loss):
     assert est.predict(X).shape == y.shape
 
 
+@pytest.mark.slow
 def test_squared_error_loss(data):
     X, y = data
     est = tiny(loss="squared_error", train_split=0.25).fit(X, y)
     assert np.isfinite(est.history_[-1, "valid_points_loss"])
 
 
+@pytest.mark.slow
 def test_nan_points_are_masked(data):
     X, y = data
     y = y.copy()
@@ -63,6 +67,7 @@ def test_nan_points_are_masked(data):
     assert np.isfinite(est.score(X, y))
 
 
+@pytest.mark.slow
 def test_dataframe_with_names(data):
     X, frame = tiny_landmarks(as_frame=True)
     before = frame.copy()
@@ -78,6 +83,7 @@ def test_dataframe_with_names(data):
     assert np.isfinite(est.score(X, frame))
 
 
+@pytest.mark.slow
 def test_point_names_are_learned_from_a_named_frame(tmp_path):
     # load_landmarks returns <name>_x, <name>_y columns: a model fitted on
     # them names its predictions' columns without being told the names
@@ -152,12 +158,14 @@ def test_bad_flip_pairs(data, pairs, match):
         tiny(flip_pairs=pairs).fit(X, y)
 
 
+@pytest.mark.slow
 def test_pickle(fitted, data):
     X, _ = data
     loaded = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
 
 
+@pytest.mark.slow
 def test_reproducible(data):
     X, y = data
     np.testing.assert_array_equal(tiny().fit(X, y).predict_proba(X),
@@ -476,6 +484,7 @@ def test_predict_frame_in_each_photos_pixels():
     np.testing.assert_allclose(frame[f"{name}_y"], relative[f"{name}_y"] * [100, 80])
 
 
+@pytest.mark.slow
 def test_test_time_augmentation_goes_chunk_by_chunk(data):
     # the mirror images and moved copies of a large X are made a chunk at a
     # time (bounded memory), and each image's outputs are those of all at once
