@@ -1,5 +1,10 @@
 """The seed's target layouts: validation, masks, DataFrames and decoding.
 
+The **seed layouts** are the two target rows below, one numeric row per
+image, in the form the package was first specified with (its "seed"):
+``predict`` returns them, and the tidy DataFrames of the readers and of
+``predict_frame`` hold the same values with named columns.
+
 Localization
 ------------
 One row per image, shape ``(n_samples, 5 + n_classes)``::
