@@ -747,8 +747,8 @@ class ImageEstimator(NeuralNet):
     def _tta_options(self):
         """The test-time augmentation, as keyword arguments of
         :func:`sklocalize.tta.predict_outputs`."""
-        return {"flip": self.tta_flip, "shift": self.tta_shift,
-                "reframe": self.tta_reframe}
+        return {name: getattr(self, name)
+                for name in ("tta_flip", "tta_shift", "tta_reframe")}
 
     def _heads(self, X):
         """The heads' probabilities on ``X`` under test-time augmentation

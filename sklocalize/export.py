@@ -107,7 +107,7 @@ class PredictionModule(torch.nn.Module):
         self.pixel_scale = getattr(estimator, "pixel_scale_", "0-1")
         self.threshold = float(estimator.presence_threshold)
         self.tta = dict(estimator._tta_options())
-        if self.tta.get("flip"):
+        if self.tta.get("tta_flip"):
             self.task.check_flip("tta_flip")
 
     def _outputs(self, images):
@@ -296,11 +296,10 @@ def _check_parity(estimator, model, run, what):
                  np.abs(y_got[same] - y[same]).max(initial=0.0))
     if differ <= _TOLERANCE and (same | on_threshold).all():
         return
-    names = {"flip": "tta_flip", "shift": "tta_shift", "reframe": "tta_reframe"}
-    off = {"flip": False, "shift": 0.0, "reframe": 0}
+    off = {"tta_flip": False, "tta_shift": 0.0, "tta_reframe": 0}
     used = [k for k, v in model.tta.items() if v]
     hint = (f"Turn the test-time passes off (est.set_params("
-            f"{', '.join(f'{names[k]}={off[k]!r}' for k in used)})) and export "
+            f"{', '.join(f'{k}={off[k]!r}' for k in used)})) and export "
             "again, or pass" if used else "Pass")
     raise RuntimeError(
         f"The {what} written differs from the estimator's predictions by up to "

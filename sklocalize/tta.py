@@ -88,8 +88,8 @@ def frame_motion(old, new, image_size):
     return torch.linalg.vector_norm(pixels, dim=2).amax(dim=1)
 
 
-def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
-                    reframe=0, tolerance=0.5, chunk=1024):
+def predict_outputs(forward, X, task, *, image_size, tta_flip=False, tta_shift=0.0,
+                    tta_reframe=0, tolerance=0.5, chunk=1024):
     """The network's outputs on ``X`` under test-time augmentation.
 
     Parameters
@@ -103,12 +103,12 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
         How outputs move back (:mod:`sklocalize.tasks`).
     image_size : tuple of (height, width)
         The images' size in pixels (the shift is in pixels).
-    flip : bool, default=False
+    tta_flip : bool, default=False
         Average with the mirror images.
-    shift : float, default=0.0
-        Average over four copies moved diagonally by ``shift`` pixels; in the
-        last re-framing pass when ``reframe`` is set. 0 turns it off.
-    reframe : int, default=0
+    tta_shift : float, default=0.0
+        Average over four copies moved diagonally by ``tta_shift`` pixels; in
+        the last re-framing pass when ``tta_reframe`` is set. 0 turns it off.
+    tta_reframe : int, default=0
         The most re-framing passes (``task.reframing``): an image stops
         earlier once its frame moves less than ``tolerance``.
     tolerance : float or None, default=0.5
@@ -129,12 +129,14 @@ def predict_outputs(forward, X, task, *, image_size, flip=False, shift=0.0,
     outputs : tuple of torch.Tensor
         The averaged outputs, float64.
     """
+    flip, shift, reframe = tta_flip, tta_shift, tta_reframe
     if flip:
         task.check_flip("tta_flip")
     if chunk is not None and X.shape[0] > chunk:
         parts = [predict_outputs(forward, X[start:start + chunk], task,
-                                 image_size=image_size, flip=flip, shift=shift,
-                                 reframe=reframe, tolerance=tolerance, chunk=None)
+                                 image_size=image_size, tta_flip=flip,
+                                 tta_shift=shift, tta_reframe=reframe,
+                                 tolerance=tolerance, chunk=None)
                  for start in range(0, X.shape[0], chunk)]
         return tuple(torch.cat(p) for p in zip(*parts))
     h, w = image_size

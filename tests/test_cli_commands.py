@@ -461,6 +461,17 @@ def test_drawing_names_stay_in_the_folder_and_apart():
         "img.png", "img-2.png", "img-2-2.png", "img-3.png"]
 
 
+def test_the_parser_s_written_out_choices_are_the_library_s():
+    """The parser imports no torch, so it writes these out; they must stay
+    the library's."""
+    from sklocalize.datasets import _readers
+    from sklocalize.nn.modules import BACKBONES
+
+    assert cli.BACKBONE_CHOICES == BACKBONES
+    assert cli.BOX_FILE_FORMATS == _readers.BOX_FILE_FORMATS
+    assert cli.LANDMARK_FILE_FORMATS == _readers.LANDMARK_FILE_FORMATS
+
+
 @pytest.mark.slow
 def test_train_with_a_pretrained_backbone(tmp_path):
     import torch
@@ -469,7 +480,6 @@ def test_train_with_a_pretrained_backbone(tmp_path):
     from sklocalize.nn.backbones import MobileNetV2
     from sklocalize.nn.modules import BACKBONES
 
-    assert cli.BACKBONE_CHOICES == BACKBONES  # written out for a fast --help
     weights = tmp_path / "mobilenet.pth"
     torch.save(MobileNetV2().state_dict(), weights)  # random, torchvision's keys
     write_boxes(tmp_path, 20, seed=5)

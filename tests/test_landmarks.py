@@ -501,7 +501,8 @@ def test_test_time_augmentation_goes_chunk_by_chunk(data):
         return est._forward(images, task.n_predicted)
 
     Xt = est._check_X(X, reset=False)
-    options = dict(image_size=est.image_size_, flip=True, shift=0.5, reframe=1)
+    options = dict(image_size=est.image_size_, tta_flip=True, tta_shift=0.5,
+                   tta_reframe=1)
     whole = predict_outputs(forward, Xt, task, chunk=None, **options)
     # each call: the images and their mirror images, in one batch
     assert set(sizes) == {2 * len(X)}

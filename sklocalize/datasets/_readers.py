@@ -41,8 +41,8 @@ from ._images import (
 __all__ = ["SkippedRowWarning", "load_box_csv", "load_boxes", "load_landmark_file",
            "load_landmarks"]
 
-BOX_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
-LANDMARK_FORMATS = ("auto", "text", "csv")
+BOX_FILE_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
+LANDMARK_FILE_FORMATS = ("auto", "text", "csv")
 MULTIPLE = ("error", "largest", "skip")
 
 # The reader parameters that several readers share, written once: a docstring
@@ -145,7 +145,7 @@ def _box_format(path, format):
         raise ValueError(
             f"Cannot tell the format of {path} from its extension (.xml: Pascal "
             "VOC, .json: COCO, .txt: YOLO, .csv: CSV). Pass format= one of "
-            f"{', '.join(map(repr, BOX_FORMATS[1:]))}."
+            f"{', '.join(map(repr, BOX_FILE_FORMATS[1:]))}."
         )
     return fmt, path
 
@@ -312,7 +312,7 @@ def _read_boxes(annotations, images, *, format, image_size, multiple, color, cla
     size = check_image_size(image_size, min_size=MIN_IMAGE_SIZE)
     check_color(color)
     check_on_error(on_error)
-    _check_choice(format, "format", BOX_FORMATS)
+    _check_choice(format, "format", BOX_FILE_FORMATS)
     _check_choice(multiple, "multiple", MULTIPLE)
     _check_bool(allow_outside, "allow_outside")
     source = _exists(annotations)
@@ -667,7 +667,7 @@ def _read_landmarks(annotations, images, *, format, image_size, landmark_names,
     size = check_image_size(image_size, min_size=MIN_IMAGE_SIZE)
     check_color(color)
     check_on_error(on_error)
-    _check_choice(format, "format", LANDMARK_FORMATS)
+    _check_choice(format, "format", LANDMARK_FILE_FORMATS)
     _check_choice(layout, "layout", ("blocks", "interleaved"))
     _check_choice(multiple, "multiple", MULTIPLE)
     _check_bool(allow_outside, "allow_outside")
