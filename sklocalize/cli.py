@@ -32,6 +32,8 @@ BACKBONE_CHOICES = ("scratch", "mobilenet_v2", "efficientnet_lite0")
 IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 BOX_FILE_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FILE_FORMATS = ("auto", "text", "csv")
+FILE_FORMATS = {"localization": BOX_FILE_FORMATS, "landmarks": LANDMARK_FILE_FORMATS}
+ALL_FILE_FORMATS = sorted({*BOX_FILE_FORMATS, *LANDMARK_FILE_FORMATS})
 _NOUNS = {"localization": "localization", "landmarks": "landmark"}
 
 
@@ -182,9 +184,9 @@ def _normalization(option, names, n_points):
     """The ``normalize=`` of the landmark metrics for ``--normalize``, and how
     the table names it."""
     if option in (None, "auto"):
-        from .metrics import _eye_pair
+        from .metrics import eye_pair
 
-        pair = _eye_pair(names)
+        pair = eye_pair(names)
         if pair is not None:
             return pair, (f"inter-ocular: {names[pair[0]]} to {names[pair[1]]}")
         option = "bbox" if n_points >= 2 else "image"
@@ -340,7 +342,7 @@ def _report(est, X, y, title, *, normalize=None, extra=()):
 
 
 def _check_format(task, fmt):
-    formats = BOX_FILE_FORMATS if task == "localization" else LANDMARK_FILE_FORMATS
+    formats = FILE_FORMATS[task]
     if fmt not in formats:
         raise CommandError(f"--format {fmt} is not a {task} format; for {task} use "
                            f"{', '.join(formats)}.")
@@ -899,8 +901,7 @@ def _read_demo_data(args, task):
         return task, *read(task)
     errors = []
     for as_task in TASKS:  # boxes first: a folder, .xml or .json only read so
-        if args.format != "auto" and args.format not in (
-                BOX_FILE_FORMATS if as_task == "localization" else LANDMARK_FILE_FORMATS):
+        if args.format != "auto" and args.format not in FILE_FORMATS[as_task]:
             continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -1171,7 +1172,7 @@ def build_parser():
     p.add_argument("--task", choices=TASKS, required=True,
                    help="localization: one box and class per image; landmarks: "
                         "a fixed set of points per image")
-    _annotation_options(p, sorted({*BOX_FILE_FORMATS, *LANDMARK_FILE_FORMATS}))
+    _annotation_options(p, ALL_FILE_FORMATS)
     p.add_argument("--save", required=True, metavar="MODEL",
                    help="the model file to write (.skl by convention; read by "
                         "predict, evaluate and sklocalize.load)")
@@ -1276,7 +1277,7 @@ def build_parser():
          "--normalize bbox"])
     p.set_defaults(run=evaluate)
     p.add_argument("model", metavar="MODEL", help="a model file saved by train")
-    _annotation_options(p, sorted({*BOX_FILE_FORMATS, *LANDMARK_FILE_FORMATS}))
+    _annotation_options(p, ALL_FILE_FORMATS)
     _normalize_option(p)
 
     # -- demo
@@ -1297,7 +1298,7 @@ def build_parser():
     p.add_argument("--images", metavar="DIR",
                    help="the folder of the images named in --data (default: "
                         "the annotation file's folder)")
-    p.add_argument("--format", choices=sorted({*BOX_FILE_FORMATS, *LANDMARK_FILE_FORMATS}),
+    p.add_argument("--format", choices=ALL_FILE_FORMATS,
                    default="auto", help="the format of --data (default auto)")
     p.add_argument("--multiple", choices=("error", "largest", "skip"),
                    default="largest",

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._validation import final_estimator
 from .boxes import box_convert
-from .metrics import _eye_pair, ced_curve, failure_rate, iou_success_curve
+from .metrics import ced_curve, eye_pair, failure_rate, iou_success_curve
 from .targets import BOX_COLUMNS, _frame_point_columns
 
 __all__ = [
@@ -557,7 +557,7 @@ def _nme_label(normalize, landmark_names=None):
     i, j = (int(v) for v in normalize)
     if landmark_names is not None and max(i, j) < len(landmark_names):
         a, b = str(landmark_names[i]), str(landmark_names[j])
-        if _eye_pair(list(landmark_names)) in ((i, j), (j, i)):
+        if eye_pair(list(landmark_names)) in ((i, j), (j, i)):
             return f"Inter-ocular NME ({a} to {b})"
         return f"NME by the {a} to {b} distance"
     return f"NME by the distance of points {i} and {j}"

@@ -278,7 +278,8 @@ def test_reframe_rotation_tilts_only_the_reframed_share():
     task = LandmarkTask(2, [])
     n = 2000
     X = torch.rand(n, 1, 16, 16)
-    y = torch.cat([torch.ones(n, 1), torch.tensor([0.4, 0.5, 0.6, 0.5]).repeat(n, 1)], 1)
+    points = torch.tensor([0.4, 0.5, 0.6, 0.5]).repeat(n, 1)
+    y = torch.cat([torch.ones(n, 1), points], 1)
 
     def angles(aug):
         _, out = aug(X, y, task, torch.Generator().manual_seed(0))

@@ -13,7 +13,7 @@ from PIL import Image
 
 import sklocalize
 from sklocalize import cli
-from sklocalize.metrics import _eye_pair
+from sklocalize.metrics import eye_pair
 
 
 @pytest.mark.slow
@@ -252,7 +252,7 @@ def test_python_m_error_is_one_line_without_traceback(tmp_path):
     (None, None),
 ])
 def test_eyes_are_found_by_name(names, pair):
-    assert _eye_pair(names) == pair
+    assert eye_pair(names) == pair
 
 
 def test_normalization_choices():

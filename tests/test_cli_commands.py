@@ -478,7 +478,6 @@ def test_train_with_a_pretrained_backbone(tmp_path):
 
     from sklocalize import load
     from sklocalize.nn.backbones import MobileNetV2
-    from sklocalize.nn.modules import BACKBONES
 
     weights = tmp_path / "mobilenet.pth"
     torch.save(MobileNetV2().state_dict(), weights)  # random, torchvision's keys
