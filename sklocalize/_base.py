@@ -2,20 +2,20 @@
 
 It holds the ``NeuralNet`` plumbing the two tasks share: parameter checks,
 default callbacks and the per-term loss history, components sized from the
-data, seeding, the fit path, the split and the batched iterators, and the
-prediction path. What is particular to a task lives elsewhere: how its target
-moves (:mod:`sklocalize.tasks`), test-time augmentation (:mod:`sklocalize.tta`),
-input checks (``_validation``).
+data, seeding, the fit path, the split and the batched iterators. Running a
+fitted network (the test-time passes, decoding, save, load and export) is
+:class:`~sklocalize._prediction.PredictionMixin`'s. What is particular to a
+task lives elsewhere: how its target moves (:mod:`sklocalize.tasks`),
+test-time augmentation (:mod:`sklocalize.tta`), input checks
+(``_validation``).
 
-A subclass supplies two hooks and may override two more:
+A subclass supplies two hooks and may override one more:
 
 - ``_task()``: the task object (:mod:`sklocalize.tasks`), built from the
   estimator's parameters and what ``fit`` learnt;
 - ``_encode_target(y, reset)``: the target checked and encoded into its seed
   layout (learning the data-dependent attributes when ``reset``);
-- ``_default_augmenter()``: what ``augment="default"`` means;
-- ``_tta_options()``: the keyword arguments of
-  :func:`sklocalize.tta.predict_outputs`.
+- ``_default_augmenter()``: what ``augment="default"`` means.
 
 Its loss parameters are listed in ``_loss_params``: they have the
 criterion's names and defaults (``_params.loss_defaults``).
@@ -49,10 +49,8 @@ from skorch.callbacks import (
 )
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
-from . import persistence
-from ._docs import INPUT_DTYPE, fill_docstring
 from ._params import (
     accepted,
     build_criterion,
@@ -60,6 +58,7 @@ from ._params import (
     init_params,
     seeded_global,
 )
+from ._prediction import PredictionMixin, float32_default
 from ._validation import (
     PRECISIONS,
     callback_entries,
@@ -78,7 +77,6 @@ from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_d
 from .nn.backbones import load_backbone_weights
 from .nn.losses import LOSSES
 from .nn.modules import BACKBONES
-from .tta import predict_outputs
 
 
 def loss_constraints(loss_params):
@@ -112,12 +110,6 @@ def _raised_by_callback(exc):
     return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
 
 
-def _describe(outputs):
-    if isinstance(outputs, tuple):
-        return f"a tuple of {len(outputs)}"
-    return type(outputs).__name__
-
-
 def _float32(outputs):
     """The module's outputs (a tensor, or tuples of them) with every floating
     point tensor as float32."""
@@ -128,18 +120,7 @@ def _float32(outputs):
     return outputs
 
 
-@contextlib.contextmanager
-def _float32_default():
-    """torch's default dtype float32 for the block, restored after."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
-class ImageEstimator(NeuralNet):
+class ImageEstimator(PredictionMixin, NeuralNet):
     """Base class of the estimators; not meant to be used directly (see the
     module's docstring for what a subclass supplies)."""
 
@@ -645,7 +626,7 @@ class ImageEstimator(NeuralNet):
         self._rng = fit_generator(self.random_state, done)
         # float32 weights and draws, as the images are, whatever torch's
         # default dtype (torch.set_default_dtype(torch.float64) broke fit)
-        with _float32_default():
+        with float32_default():
             try:
                 if reset:
                     with seeded_global(self._rng, self.device):
@@ -733,7 +714,7 @@ class ImageEstimator(NeuralNet):
         return iterator(dataset, batch_size=batch_size, **kwargs)
 
     # ------------------------------------------------------------------
-    # prediction
+    # the fitted state
 
     def _check_fitted(self):
         if not self.initialized_ or not hasattr(self, "image_size_"):
@@ -743,58 +724,6 @@ class ImageEstimator(NeuralNet):
             )
         check_device(self.device)  # e.g. set_params(device="cuda") after fit
         check_precision(self.precision, self.device)
-
-    def _tta_options(self):
-        """The test-time augmentation, as keyword arguments of
-        :func:`sklocalize.tta.predict_outputs`."""
-        return {name: getattr(self, name)
-                for name in ("tta_flip", "tta_shift", "tta_reframe")}
-
-    def _heads(self, X):
-        """The heads' probabilities on ``X`` under test-time augmentation
-        (``task.probabilities``), float64 tensors on the CPU."""
-        self._check_fitted()
-        task = self._task()
-        if isinstance(X, Dataset):
-            # a dataset comes from skorch's callbacks (EpochScoring), which
-            # may replay the outputs of the epoch's own pass through
-            # forward_iter: score those, without test-time augmentation
-            outputs = self._forward(X, task.n_predicted)
-        else:
-            with _float32_default():
-                outputs = predict_outputs(
-                    lambda images: self._forward(images, task.n_predicted),
-                    self._check_X(X, reset=False), task,
-                    image_size=self.image_size_, **self._tta_options())
-        return task.probabilities(outputs)
-
-    def _predict_proba(self, X):
-        """``predict_proba`` (``task.proba``), a float64 array."""
-        return self._task().proba(self._heads(X)).numpy()
-
-    def _predict(self, X):
-        """``predict`` (``task.decode``), a float64 array."""
-        return self._task().decode(self._heads(X), self.presence_threshold).numpy()
-
-    def _forward(self, X, n_outputs):
-        """The first ``n_outputs`` module outputs on images ``X`` (a tensor,
-        or a dataset), float64 on the CPU.
-
-        Batch by batch, so that outputs prediction does not read (the landmark
-        heatmaps, which training needs) are never gathered.
-        """
-        kept = []
-        with torch.no_grad():
-            dataset = X if isinstance(X, Dataset) else ImageDataset(X)
-            for outputs in self.forward_iter(dataset):
-                if not isinstance(outputs, tuple) or len(outputs) < n_outputs:
-                    raise TypeError(
-                        f"The module must return a tuple of at least "
-                        f"{n_outputs} tensors (see sklocalize.nn); got "
-                        f"{_describe(outputs)}."
-                    )
-                kept.append(outputs[:n_outputs])
-        return tuple(torch.cat(parts).detach().double() for parts in zip(*kept))
 
     def load_params(self, *args, **kwargs):
         """skorch's, with ``torch_load_kwargs`` checked first.
@@ -817,106 +746,6 @@ class ImageEstimator(NeuralNet):
                 f"load_params could not read its file ({type(exc).__name__}: "
                 f"{exc}): it is damaged, truncated or not written by "
                 "save_params. Save the parameters again.") from exc
-
-    def _frame_pixels(self, pixels, image_sizes):
-        """The image size(s) ``predict_frame`` gives pixels of: each photo's
-        (``image_sizes``), the fitted size (``pixels``), or None (relative)."""
-        if image_sizes is None:
-            return self.image_size_ if pixels else None
-        if pixels:
-            raise ValueError(
-                "Give pixels=True (pixels of the fitted image size) or "
-                "image_sizes (pixels of each original photo), not both."
-            )
-        return image_sizes
-
-    @staticmethod
-    def _with_files(frame, image_sizes):
-        """``frame`` with the ``file`` column of ``image_sizes`` first, when it
-        has one (the ``info`` of ``load_images``)."""
-        if getattr(image_sizes, "columns", None) is not None and (
-                "file" in image_sizes.columns):
-            frame.insert(0, "file", image_sizes["file"].to_numpy())
-        return frame
-
-    def save(self, path):
-        """Save the fitted estimator to one file that loads without running
-        code (see :mod:`sklocalize.persistence`).
-
-        Parameters
-        ----------
-        path : str or path-like
-
-        Returns
-        -------
-        path : pathlib.Path
-            The file written.
-        """
-        return persistence.save(self, path)
-
-    @classmethod
-    def load(cls, path, **params):
-        """Load an estimator of this class saved by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or path-like
-        **params
-            Parameters to set instead of the saved ones (e.g. ``device="cpu"``).
-
-        Returns
-        -------
-        estimator : object
-            Fitted, predicting as the estimator saved did.
-        """
-        return persistence.load(path, expected=cls, **params)
-
-    @fill_docstring(input_dtype=INPUT_DTYPE)
-    def to_onnx(self, path, *, input_dtype=None, check=True):
-        """Write the whole prediction to an ONNX file, which runs without
-        sklocalize (see :func:`sklocalize.export.to_onnx`).
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to write (``.onnx`` by convention).
-        %(input_dtype)s
-        check : bool, default=True
-            Compare the file's outputs with the estimator's on random images,
-            so that a difference cannot go unnoticed.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The file written.
-        """
-        from .export import to_onnx
-
-        return to_onnx(self, path, input_dtype=input_dtype, check=check)
-
-    @fill_docstring(input_dtype=INPUT_DTYPE)
-    def to_torchscript(self, path, *, input_dtype=None, check=True):
-        """Write the whole prediction to a TorchScript file, which
-        ``torch.jit.load`` reads without sklocalize (see
-        :func:`sklocalize.export.to_torchscript`).
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file to write (``.pt`` by convention).
-        %(input_dtype)s
-        check : bool, default=True
-            Compare the file's outputs with the estimator's on random images,
-            so that a difference cannot go unnoticed.
-
-        Returns
-        -------
-        path : pathlib.Path
-            The file written.
-        """
-        from .export import to_torchscript
-
-        return to_torchscript(self, path, input_dtype=input_dtype, check=check)
 
     def encode_target(self, y):
         """Validate ``y`` against what was seen at fit and return the seed layout.

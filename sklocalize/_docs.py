@@ -106,6 +106,24 @@ input_dtype : {"uint8", "float32"} or None, default=None
 """
 
 
+# The parameters and returns of the estimators' to_onnx and to_torchscript
+EXPORT_PARAMETERS = """\
+Parameters
+----------
+path : str or path-like
+    The file to write.
+""" + INPUT_DTYPE + """\
+check : bool, default=True
+    Compare the file's outputs with the estimator's on random images, so
+    that a difference cannot go unnoticed.
+
+Returns
+-------
+path : pathlib.Path
+    The file written.
+"""
+
+
 def _dedent(text):
     lines = text.splitlines(keepends=True)
     margin = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
