@@ -61,6 +61,15 @@ class Augmenter:
         (0 is grey, each pixel's channel mean), for colour images; 0 turns it
         off.
     keep_inside : bool, default=True
+    cut : float, default=0.0
+        Probability that an image is cut to a window around its object (its
+        box, or its points) and the rest filled with the image's mean, after
+        the other moves: what a face cropped tighter than the training faces
+        looks like once re-framing zooms it back out (its hair, chin and
+        background gone). 0 turns it off.
+    cut_scale : tuple of float, default=(0.5, 1.0)
+        The window's side, as a share of the image's, drawn uniformly; never
+        smaller than the object.
     rotation : float, default=0.0
         Largest in-plane rotation, in degrees, drawn uniformly in
         ``[-rotation, rotation]`` about the image centre (in pixel space, so
@@ -96,8 +105,8 @@ class Augmenter:
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
                  contrast=0.2, aspect=0.0, saturation=0.0, keep_inside=True,
-                 rotation=0.0, reframe_rotation=None, reframe_prob=1.0,
-                 interpolation="bilinear"):
+                 cut=0.0, cut_scale=(0.5, 1.0), rotation=0.0,
+                 reframe_rotation=None, reframe_prob=1.0, interpolation="bilinear"):
         self.flip = flip
         self.scale = scale
         self.shift = shift
@@ -106,6 +115,8 @@ class Augmenter:
         self.aspect = aspect
         self.saturation = saturation
         self.keep_inside = keep_inside
+        self.cut = cut
+        self.cut_scale = cut_scale
         self.rotation = rotation
         self.reframe_rotation = reframe_rotation
         self.reframe_prob = reframe_prob
@@ -115,14 +126,22 @@ class Augmenter:
         return (f"Augmenter(flip={self.flip}, scale={self.scale}, shift={self.shift}, "
                 f"brightness={self.brightness}, contrast={self.contrast}, "
                 f"aspect={self.aspect}, saturation={self.saturation}, "
-                f"keep_inside={self.keep_inside}, rotation={self.rotation}, "
+                f"keep_inside={self.keep_inside}, cut={self.cut}, "
+                f"cut_scale={self.cut_scale}, rotation={self.rotation}, "
                 f"reframe_rotation={self.reframe_rotation}, "
                 f"reframe_prob={self.reframe_prob}, "
                 f"interpolation={self.interpolation!r})")
 
     def check(self):
         """Validate the settings; raise ValueError naming the bad one."""
-        for name in ("flip", "reframe_prob"):
+        try:
+            low, high = (float(v) for v in self.cut_scale)
+        except (TypeError, ValueError):
+            low = high = None
+        if low is None or not 0 < low <= high <= 1:
+            raise ValueError("Augmenter cut_scale must be (low, high) with 0 < low "
+                             f"<= high <= 1; got {self.cut_scale!r}.")
+        for name in ("flip", "reframe_prob", "cut"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"Augmenter {name} must be a probability in "
@@ -187,6 +206,10 @@ class Augmenter:
             X = _mirrored(X, flipped, in_place=False)
             flipped = None
             X, y = self._affine(X, y, task, generator)
+        if self.cut > 0:
+            X = _mirrored(X, flipped, in_place=X is not given)
+            flipped = None
+            X = _cut_windows(X, y, task, self.cut, self.cut_scale, generator)
         if self.saturation > 0 and X.shape[1] == 3:
             # towards (or away from) each pixel's grey: one pass, a new tensor
             f = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.saturation
@@ -244,6 +267,33 @@ class Augmenter:
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
         return affine_transform(X, y, task, matrix, t, mode=self.interpolation)
+
+
+def _cut_windows(X, y, task, probability, scale, generator=None):
+    """``X`` outside a random window around each object set to the image's
+    mean, for a share ``probability`` of the images (a new tensor)."""
+    n, _, h, w = X.shape
+    rand = partial(torch.rand, generator=generator)
+    chosen = rand(n) < probability
+    lo, hi = scale
+    side = (lo + rand(n) * (hi - lo))[:, None].expand(n, 2)
+    ext = task.extent(y).to(X.dtype)
+    known = torch.isfinite(ext).all(dim=1, keepdim=True)
+    size = torch.nan_to_num(ext[:, 2:] - ext[:, :2], nan=0.0)
+    side = torch.minimum(torch.maximum(side, size), torch.ones_like(side))
+    # the window's low corner: it holds the object and stays in the image
+    first = torch.where(known, (ext[:, 2:] - side).clamp(min=0),
+                        torch.zeros_like(side))
+    last = torch.where(known, torch.minimum(ext[:, :2], 1 - side),
+                       1 - side).clamp(min=0)
+    start = first + rand(n, 2) * (last - first).clamp(min=0)
+    xs = (torch.arange(w, dtype=X.dtype) + 0.5) / w
+    ys = (torch.arange(h, dtype=X.dtype) + 0.5) / h
+    in_x = (xs >= start[:, :1]) & (xs <= start[:, :1] + side[:, :1])
+    in_y = (ys >= start[:, 1:]) & (ys <= start[:, 1:] + side[:, 1:])
+    keep = (in_y[:, :, None] & in_x[:, None, :]) | ~chosen[:, None, None]
+    mean = X.mean(dim=(2, 3), keepdim=True)
+    return torch.where(keep[:, None], X, mean)
 
 
 def _std_mean(X):

@@ -297,3 +297,40 @@ def test_reframe_rotation_tilts_only_the_reframed_share():
     assert (every > 10 + 1e-3).float().mean() > 0.7
     with pytest.raises(ValueError, match="reframe_rotation must be in"):
         Augmenter(reframe_rotation=200).check()
+
+
+def test_cut_keeps_a_window_around_the_points_and_fills_the_rest():
+    from sklocalize.tasks import LandmarkTask
+
+    task = LandmarkTask(2, [])
+    n = 400
+    X = torch.rand(n, 3, 40, 40) + 1.0
+    points = torch.tensor([0.4, 0.45, 0.6, 0.55]).repeat(n, 1)
+    y = torch.cat([torch.ones(n, 1), points], 1)
+    X_before = X.clone()
+    aug = Augmenter(flip=0, scale=(1, 1), shift=0, brightness=0, contrast=0,
+                    cut=0.5, cut_scale=(0.5, 0.5))
+    out, y_out = aug(X, y, task, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(X, X_before)  # the caller's images untouched
+    torch.testing.assert_close(y_out, y)  # nothing moved
+    cut = (out != X).flatten(1).any(dim=1)
+    assert 0.4 < cut.float().mean() < 0.6
+    for i in cut.nonzero()[:20, 0]:
+        kept = (out[i] == X[i]).all(dim=0)
+        rows, cols = kept.any(dim=1).nonzero()[:, 0], kept.any(dim=0).nonzero()[:, 0]
+        assert len(rows) == len(cols) == 20  # half the side
+        # the window holds the points (x 16-24 px, y 18-22 px)
+        assert rows.min() <= 18 and rows.max() >= 21
+        assert cols.min() <= 16 and cols.max() >= 23
+        mean = X[i].mean(dim=(1, 2))
+        outside = out[i][:, ~kept]
+        torch.testing.assert_close(outside, mean[:, None].expand_as(outside))
+    # a window never smaller than the object
+    wide = torch.tensor([0.1, 0.5, 0.9, 0.5]).repeat(n, 1)
+    out, _ = aug(X, torch.cat([torch.ones(n, 1), wide], 1), task,
+                 torch.Generator().manual_seed(0))
+    for i in (out != X).flatten(1).any(dim=1).nonzero()[:5, 0]:
+        kept = (out[i] == X[i]).all(dim=0)
+        assert kept.any(dim=0).sum() >= 32  # x from 0.1 to 0.9 of 40 px
+    with pytest.raises(ValueError, match="cut_scale must be"):
+        Augmenter(cut_scale=(0.0, 1.0)).check()
