@@ -13,6 +13,7 @@ from PIL import Image
 
 import sklocalize
 from sklocalize import cli
+from sklocalize.cli import _options as cli_options
 from sklocalize.metrics import eye_pair
 
 
@@ -220,7 +221,7 @@ def test_library_spellings_become_the_options():
     text = ("pass on_error='skip' to leave it out; read it with "
             "multiple='largest', format='voc' or pixel_offset='0.5'; "
             "keep download='x' and lr='1'")
-    assert cli._cli_spelling(text) == (
+    assert cli_options._cli_spelling(text) == (
         "pass --on-error skip to leave it out; read it with --multiple largest, "
         "--format voc or --pixel-offset 0.5; keep download='x' and lr='1'")
 
@@ -257,23 +258,23 @@ def test_eyes_are_found_by_name(names, pair):
 
 def test_normalization_choices():
     names = ["left_eye", "right_eye", "nose", "chin"]
-    assert cli._normalization("auto", names, 4) == (
+    assert cli_options._normalization("auto", names, 4) == (
         (0, 1), "inter-ocular: left_eye to right_eye")
-    assert cli._normalization("auto", ["a", "b"], 2)[0] == "bbox"
-    assert cli._normalization("auto", None, 1)[0] == "image"
-    assert cli._normalization(("nose", "3"), names, 4) == (
+    assert cli_options._normalization("auto", ["a", "b"], 2)[0] == "bbox"
+    assert cli_options._normalization("auto", None, 1)[0] == "image"
+    assert cli_options._normalization(("nose", "3"), names, 4) == (
         (2, 3), "normalised by nose to chin")
     with pytest.raises(cli.CommandError, match="point 7 is not among the 4"):
-        cli._normalization(("0", "7"), names, 4)
+        cli_options._normalization(("0", "7"), names, 4)
     with pytest.raises(cli.CommandError, match="'mouth' is neither a point index"):
-        cli._normalization(("mouth", "0"), names, 4)
+        cli_options._normalization(("mouth", "0"), names, 4)
 
 
 @pytest.mark.parametrize("nme, limit", [
     ([0.01, 0.02, 0.05], 0.1), ([0.1, 0.12, 0.14], 0.15), ([0.4] * 19 + [3.0], 0.5),
     ([], 0.1)])
 def test_ced_ends_where_the_faces_are(nme, limit):
-    assert cli._ced_max_error(nme) == limit
+    assert cli_options._ced_max_error(nme) == limit
 
 
 def test_traceback_option_shows_the_error_itself(tmp_path):

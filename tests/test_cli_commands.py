@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 
 from sklocalize import cli
+from sklocalize.cli import _commands as cli_commands
+from sklocalize.cli import _options as cli_options
 from sklocalize.datasets import FACE_LANDMARKS, make_landmarks, make_localization
 
 PHOTO = (48, 40)  # (width, height) of the photos predict sees: not the training size
@@ -456,7 +458,7 @@ def test_predict_does_not_draw_over_the_photos(box_model, tmp_path):
 
 
 def test_drawing_names_stay_in_the_folder_and_apart():
-    assert cli._drawing_names(["/abs/a/img.jpg", "b/img.png", "img-2.jpg",
+    assert cli_commands._drawing_names(["/abs/a/img.jpg", "b/img.png", "img-2.jpg",
                                "../c/img.jpeg"]) == [
         "img.png", "img-2.png", "img-2-2.png", "img-3.png"]
 
@@ -467,9 +469,9 @@ def test_the_parser_s_written_out_choices_are_the_library_s():
     from sklocalize.datasets import _readers
     from sklocalize.nn.modules import BACKBONES
 
-    assert cli.BACKBONE_CHOICES == BACKBONES
-    assert cli.BOX_FILE_FORMATS == _readers.BOX_FILE_FORMATS
-    assert cli.LANDMARK_FILE_FORMATS == _readers.LANDMARK_FILE_FORMATS
+    assert cli_options.BACKBONE_CHOICES == BACKBONES
+    assert cli_options.BOX_FILE_FORMATS == _readers.BOX_FILE_FORMATS
+    assert cli_options.LANDMARK_FILE_FORMATS == _readers.LANDMARK_FILE_FORMATS
 
 
 @pytest.mark.slow

@@ -2,8 +2,9 @@
 
 import pytest
 
-from sklocalize import cli, recipes
+from sklocalize import recipes
 from sklocalize.augment import Augmenter
+from sklocalize.cli import _options as cli_options
 from sklocalize.recipes import epochs_for, photo_settings, pretrained_backbone
 
 
@@ -88,4 +89,4 @@ def test_a_weights_file_that_fails_its_hash_is_said(monkeypatch):
 
 def test_the_command_line_writes_the_sizes_out():
     # the parser must not import torch: cli keeps a copy
-    assert cli.IMAGE_SIZES == recipes.IMAGE_SIZES
+    assert cli_options.IMAGE_SIZES == recipes.IMAGE_SIZES
