@@ -34,15 +34,25 @@ _TRUSTED_MODULES = ("sklocalize.", "torch.optim.", "torch.utils.data.")
 __all__ = ["load", "save"]
 
 
-def _estimator_class(name):
-    """The estimator class of the package's public name ``name`` (which the
-    package imports on first use), or None: this module imports no
-    estimator, so that the estimators' base may import it."""
-    import sklocalize
+def _class_path(cls):
+    """``"module:qualname"`` of a class, as the file stores it."""
+    return f"{cls.__module__}:{cls.__qualname__}"
 
-    cls = getattr(sklocalize, name, None) if isinstance(name, str) else None
-    learned = getattr(cls, "_learned_attributes", None)
-    return cls if isinstance(cls, type) and learned is not None else None
+
+def _estimator_class(stored):
+    """The estimator class a file names, or None: ``"module:qualname"`` of
+    one of sklocalize's, through the trusted-class lookup (files written
+    before the path was stored name the class alone, a public name of the
+    package). This module imports no estimator, so that the estimators'
+    base may import it."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        cls = _trusted_class(stored if ":" in stored else f"sklocalize:{stored}",
+                             "estimator")
+    except ValueError:
+        return None
+    return cls if getattr(cls, "_learned_attributes", None) is not None else None
 
 
 # --------------------------------------------------------------------------
@@ -177,7 +187,7 @@ def save(estimator, path):
     training, not to predict, and can be passed again to :func:`load`. A
     ``random_state`` that is a ``RandomState`` instance is kept as None.
     """
-    if _estimator_class(type(estimator).__name__) is not type(estimator):
+    if _estimator_class(_class_path(type(estimator))) is not type(estimator):
         raise TypeError(
             "save takes a LocalizerEstimator or a LandmarkEstimator; got an object "
             f"of type {type(estimator).__name__}."
@@ -196,7 +206,7 @@ def save(estimator, path):
     archive = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "estimator": type(estimator).__name__,
+        "estimator": _class_path(type(estimator)),
         "versions": {"sklocalize": __version__, "torch": str(torch.__version__)},
         "params": json.dumps(params),
         "fitted": json.dumps(fitted),
@@ -280,8 +290,8 @@ def load(path, *, expected=None, **params):
         raise ValueError(f"{path} holds an estimator of unknown class {name!r}.")
     if expected is not None and cls is not expected:
         raise ValueError(
-            f"{path} holds a {name}, not a {expected.__name__}: load it with "
-            f"{name}.load or sklocalize.load."
+            f"{path} holds a {cls.__name__}, not a {expected.__name__}: load it "
+            f"with {cls.__name__}.load or sklocalize.load."
         )
     saved = json.loads(archive["params"])
     kwargs = {k: params[k] if k in params else _decode(v, k)

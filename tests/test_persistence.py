@@ -44,6 +44,24 @@ def test_localizer_round_trip(tmp_path, device):
     assert isinstance(sklocalize.load(path), LocalizerEstimator)
 
 
+def test_the_file_names_the_class_by_its_path_and_old_files_load(tmp_path):
+    X, y = tiny_localization()
+    est = tiny_estimator(LocalizerEstimator, max_epochs=0).fit(X, y)
+    path = est.save(tmp_path / "model.skl")
+    archive = torch.load(path, weights_only=True)
+    assert archive["estimator"] == "sklocalize.localizer:LocalizerEstimator"
+    # a file written when only the class's name was stored
+    archive["estimator"] = "LocalizerEstimator"
+    torch.save(archive, tmp_path / "old.skl")
+    _same_predictions(est, sklocalize.load(tmp_path / "old.skl"), X)
+    for stored in ("os:system", "sklocalize.persistence:load", "NoSuchClass",
+                   "sklocalize.localizer:_private"):
+        archive["estimator"] = stored
+        torch.save(archive, tmp_path / "bad.skl")
+        with pytest.raises(ValueError, match="unknown class"):
+            sklocalize.load(tmp_path / "bad.skl")
+
+
 def test_landmark_round_trip_keeps_the_mean_shape(tmp_path):
     X, y = tiny_landmarks()
     est = tiny_estimator(LandmarkEstimator, flip_pairs=list(FACE_FLIP_PAIRS),
