@@ -83,7 +83,7 @@ def loss_constraints(loss_params):
     """The parameter constraints of an estimator's loss parameters that the
     two tasks share: the form's name, and weights that are not negative."""
     weight = [Interval(Real, 0, None, closed="left")]
-    return {"loss": [StrOptions({*LOSSES, "seed"}, deprecated={"seed"})],
+    return {"loss": [StrOptions(set(LOSSES))],
             **{name: weight for name in loss_params if name.endswith("_weight")}}
 
 
@@ -156,6 +156,10 @@ class ImageEstimator(PredictionMixin, NeuralNet):
         "backbone": [StrOptions(set(BACKBONES))],
         "backbone_weights": [None, str, os.PathLike, dict],
         "backbone_lr_scale": [Interval(Real, 0, None, closed="neither")],
+        # skorch's, which predict does not read (the task decodes the
+        # outputs): only its default is accepted, so that no setting is
+        # silently ignored
+        "predict_nonlinearity": [StrOptions({"auto"})],
     }
 
     def __init__(self, module, criterion, *, optimizer=torch.optim.AdamW, lr=1e-3,

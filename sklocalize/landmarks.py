@@ -47,8 +47,8 @@ class LandmarkEstimator(ImageEstimator):
         set on top.
     loss : {"practical", "squared_error"}, default="practical"
         ``"squared_error"``: squared error over the whole target vector
-        (every visible coordinate where ``p = 1``, ``p`` alone where it is 0;
-        ``"seed"`` is its deprecated name). ``"practical"``: binary
+        (every visible coordinate where ``p = 1``, ``p`` alone where it is 0).
+        ``"practical"``: binary
         cross-entropy on presence + the point term, each weighted.
     point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
         The practical form's point term; wing loss (Feng et al., CVPR 2018) is

@@ -59,8 +59,8 @@ class LocalizerEstimator(ImageEstimator):
         set on top.
     loss : {"practical", "squared_error"}, default="practical"
         ``"squared_error"``: the textbook squared error over the whole target
-        vector (every entry where ``p_c = 1``, ``p_c`` alone where it is 0;
-        ``"seed"`` is its deprecated name). ``"practical"``: binary
+        vector (every entry where ``p_c = 1``, ``p_c`` alone where it is 0).
+        ``"practical"``: binary
         cross-entropy on presence + box term + cross-entropy on the class,
         each weighted, which trains better (see :ref:`bench-caltech3`).
     box_loss : {"l1_giou", "smooth_l1", "mse", "giou"}, default="l1_giou"

@@ -141,3 +141,10 @@ def test_pickle_before_and_after_fit(case):
     loaded = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
     assert loaded.n_features_in_ == X[0].size
+
+
+def test_a_skorch_setting_that_predict_does_not_read_is_refused(case):
+    est, X, y = case
+    est.set_params(predict_nonlinearity=torch.sigmoid)
+    with pytest.raises(ValueError, match="'predict_nonlinearity' parameter"):
+        est.fit(X, y)

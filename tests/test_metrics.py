@@ -104,8 +104,8 @@ def test_masked_loss_errors():
         masked_loss(Y_TRUE, Y_PRED, loss="practical", box_loss="iou")
     with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['kind'\]"):
         masked_loss(Y_TRUE, Y_PRED, kind="practical")
-    with pytest.warns(FutureWarning, match="loss='seed' is deprecated"):
-        assert masked_loss(Y_TRUE, Y_PRED, loss="seed") == masked_loss(Y_TRUE, Y_PRED)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        masked_loss(Y_TRUE, Y_PRED, loss="seed")
     bad = Y_PRED.copy()
     bad[0, 2] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite values where y_true"):

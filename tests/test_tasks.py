@@ -104,14 +104,10 @@ def test_a_criterion_instance_keeps_its_settings():
         est.set_params(box_weight=3.0)
 
 
-def test_the_seed_loss_name_is_deprecated():
+def test_an_unknown_loss_name_is_refused():
     X, y = tiny_landmarks()
-    with pytest.warns(FutureWarning, match="use loss='squared_error'"):
-        old = tiny_estimator(LandmarkEstimator, loss="seed").fit(X, y)
-    new = tiny_estimator(LandmarkEstimator, loss="squared_error").fit(X, y)
-    assert old.get_params()["loss"] == "seed"  # the parameter as given
-    np.testing.assert_array_equal(old.history_[:, "train_loss"],
-                                  new.history_[:, "train_loss"])
+    with pytest.raises(ValueError, match="The 'loss' parameter"):
+        tiny_estimator(LandmarkEstimator, loss="seed").fit(X, y)
 
 
 @pytest.mark.parametrize("params, error, match", [

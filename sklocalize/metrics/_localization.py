@@ -44,7 +44,7 @@ def masked_loss(y_true, y_pred, *, loss="squared_error", sample_weight=None,
         is 0, averaged over images. The default because it stays finite on
         ``predict``'s 0/1 and one-hot output, which the cross-entropies of
         ``"practical"`` (see :class:`sklocalize.nn.LocalizationLoss`) would
-        clip. ``"seed"`` is its deprecated name.
+        clip.
     sample_weight : array-like of shape (n_samples,), default=None
         Each image's weight in the loss's means; None weighs all alike.
     **loss_params

@@ -6,7 +6,7 @@ where the object is present (and, for boxes and points, annotated).
 
 Two forms, the ``loss`` parameter of the criteria and the estimators:
 
-``"squared_error"`` (``"seed"``, its deprecated name)
+``"squared_error"``
     The textbook squared error over the whole target vector: per image,
     ``(p - y_p)^2``, plus, where ``y_p = 1``, the squared error of every box
     (point) entry and every class entry, the heads' outputs turned into
@@ -31,7 +31,6 @@ for one call.
 """
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
@@ -81,8 +80,7 @@ def _class_terms(classes, labels, from_logits):
 
 
 def check_loss(loss):
-    """The loss form ``loss`` names (``"seed"`` is read as ``"squared_error"``,
-    with a FutureWarning); a ValueError for any other name.
+    """The loss form ``loss`` names; a ValueError for any other name.
 
     Parameters
     ----------
@@ -92,13 +90,6 @@ def check_loss(loss):
     -------
     loss : {"practical", "squared_error"}
     """
-    if isinstance(loss, str) and loss == "seed":
-        warnings.warn(
-            "loss='seed' is deprecated and will be removed in a future version; "
-            "use loss='squared_error' (the same textbook squared error).",
-            FutureWarning, stacklevel=3,
-        )
-        return "squared_error"
     if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}.")
     return loss
@@ -354,8 +345,7 @@ class LocalizationLoss(_TermsLoss):
     Parameters
     ----------
     loss : {"practical", "squared_error"}, default="practical"
-        The form (see :mod:`sklocalize.nn.losses`); ``"seed"`` is the
-        deprecated name of ``"squared_error"``.
+        The form (see :mod:`sklocalize.nn.losses`).
     box_loss : {"l1_giou", "smooth_l1", "mse", "giou"}, default="l1_giou"
         The practical form's box term, per object: the L1 error of the four
         entries plus ``1 - GIoU`` (as in DETR), the sum of the smooth L1
@@ -460,8 +450,7 @@ class LandmarkLoss(_TermsLoss):
     Parameters
     ----------
     loss : {"practical", "squared_error"}, default="practical"
-        The form (see :mod:`sklocalize.nn.losses`); ``"seed"`` is the
-        deprecated name of ``"squared_error"``.
+        The form (see :mod:`sklocalize.nn.losses`).
     point_loss : {"wing", "smooth_l1", "mse"}, default="wing"
         The practical form's point term: the mean over visible points of the
         sum over x and y of the elementwise loss. Wing loss (:func:`wing_loss`)
