@@ -62,12 +62,11 @@ SHARED_PARAMETERS = """\
         ``backbone="scratch"``.
     backbone_lr_scale : float, default=1.0
         A pretrained trunk learns at ``lr`` times this (a ``trunk.*``
-        parameter group, unless ``optimizer__param_groups`` is given). 1.0:
-        the learning-rate warm-up already spares the pretrained features the
-        new heads' first gradients, and on LFW faces a trunk at 0.1 or 0.3 of
-        the heads' rate learned markedly slower (the photos differ from
-        ImageNet's), while Caltech-3 scored the same (see
-        :ref:`bench-pretrained-ablation`). Lower it to keep the features
+        parameter group, unless ``optimizer__param_groups`` is given). 1.0,
+        because the learning-rate warm-up already spares the pretrained
+        features the new heads' first gradients and a trunk at a fraction of
+        the heads' rate learned markedly slower on photos unlike ImageNet's
+        (see :ref:`bench-pretrained-ablation`). Lower it to keep the features
         closer to ImageNet's, or freeze the trunk for the first epochs with
         skorch's ``Freezer`` (see :ref:`pretrained-trunks`).
     image_shape : tuple of int, default=None

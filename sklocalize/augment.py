@@ -93,7 +93,7 @@ class Augmenter:
         :func:`~sklocalize.geometry.warp_images`). Bilinear blurs a little, so
         the augmented images are softer than the images the model sees at
         prediction; bicubic blurs less and costs a little more per batch.
-        Bilinear, because bicubic training did not lower the LFW error (see
+        Bilinear, because bicubic training did not lower the error (see
         :ref:`bench-augmenter-interpolation`).
 
     Examples

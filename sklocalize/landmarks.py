@@ -62,7 +62,7 @@ class LandmarkEstimator(ImageEstimator):
         Gaussian at its true point (with the default heatmap head; see
         :func:`sklocalize.nn.heatmap_loss`); it sharpens the heatmaps the
         soft-argmax reads, and 0 leaves it out. On, because it lowered the
-        LFW inter-ocular error (see :ref:`bench-landmarks-heatmap-weight`).
+        point error (see :ref:`bench-landmarks-heatmap-weight`).
     landmark_names : sequence of str, default=None
         Names of the points, for DataFrames (``<name>_x``, ``<name>_y``);
         None takes them from the columns of a DataFrame ``y`` at fit (see
@@ -87,8 +87,8 @@ class LandmarkEstimator(ImageEstimator):
     lr : float, default=4e-3
         Peak learning rate of the AdamW optimizer (warm-up, then cosine
         decay; see :class:`~sklocalize.callbacks.CosineLR`). Higher than the
-        localizer's, because the landmark model underfits LFW at 1e-3 and 4e-3
-        is at the low end of the rates that scored best (see
+        localizer's, because the landmark model underfits at lower rates and
+        4e-3 is the low end of those that scored best (see
         :ref:`bench-landmarks-lr`).
     batch_size : int, default=64
         Images per training batch; -1 for the whole data set as one batch.
@@ -108,17 +108,17 @@ class LandmarkEstimator(ImageEstimator):
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped), for
-        twice the prediction time. Off, because on LFW the default model's
-        predictions on mirrored faces sit a fraction of a pixel off in x and
-        the flip made it less accurate (see :ref:`bench-landmarks-tta-flip`).
+        twice the prediction time. Off, because the default model's
+        predictions on mirrored faces sit slightly off in x and the flip made
+        it less accurate (see :ref:`bench-landmarks-tta-flip`).
     tta_shift : float, default=0.5
         Test-time shifts, in pixels: the last prediction pass (the last
         re-framing pass, or the only pass with ``tta_reframe=0``) is averaged
         over four copies of each image moved by ``tta_shift`` pixels
         diagonally (bicubic resampling), the points moved back, for four
-        times the cost of that pass; 0 turns it off. Half a pixel, because on
-        LFW it lowered the error on every test set and no other move did
-        better beyond the noise (see :ref:`bench-landmarks-tta-shift`).
+        times the cost of that pass; 0 turns it off. Half a pixel, because it
+        lowered the error on every test set and no other shift did better
+        beyond the noise (see :ref:`bench-landmarks-tta-shift`).
     %(shared_parameters)s
     Attributes
     ----------

@@ -68,8 +68,8 @@ class LocalizerEstimator(ImageEstimator):
         four box entries plus ``1 - GIoU``, as in DETR (see
         :ref:`bench-localizer-box-loss`).
     presence_weight, box_weight, class_weight : float, default=1.0, 2.0, 1.0
-        The practical form's term weights; a heavier box or class term did
-        not help on Caltech-3 (see :ref:`bench-localizer-box-weight`).
+        The practical form's term weights. These values, because a heavier
+        box or class term did not help (see :ref:`bench-localizer-box-weight`).
     edge_weight : float, default=1.0
         Weight of an auxiliary term that pulls each box edge's distribution
         (the default edge head reads each edge off a distribution over the
@@ -77,35 +77,34 @@ class LocalizerEstimator(ImageEstimator):
         true edge (``criterion__edge_sigma=0.5`` cells; see
         :func:`sklocalize.nn.edge_loss`), as ``heatmap_weight`` does for
         :class:`LandmarkEstimator`; 0 leaves it out. 1, because the term
-        raised the Caltech-3 mean IoU beyond the noise between seeds and a
-        heavier weight did not add to it (see
-        :ref:`bench-localizer-edge-weight`).
+        raised the mean IoU beyond the noise between seeds and a heavier
+        weight did not add to it (see :ref:`bench-localizer-edge-weight`).
     lr : float, default=2e-3
         Peak learning rate of the AdamW optimizer (warm-up, then cosine
-        decay; see :class:`~sklocalize.callbacks.CosineLR`). 2e-3 scored best
-        among 1e-3, 2e-3 and 3e-3 on a validation split of Caltech-3's
-        training images (see :ref:`bench-localizer-lr`).
+        decay; see :class:`~sklocalize.callbacks.CosineLR`). 2e-3, because it
+        scored best of the rates tried on a validation split (see
+        :ref:`bench-localizer-lr`).
     batch_size : int, default=32
-        Images per training batch; -1 for the whole data set as one batch. 32
-        rather than the landmark estimator's 64, because it raised the
-        Caltech-3 mean IoU on a validation split, for slightly more training
-        time (see :ref:`bench-localizer-batch-size`).
+        Images per training batch; -1 for the whole data set as one batch. 32,
+        smaller than the landmark estimator's, because it raised the mean IoU
+        for slightly more training time (see
+        :ref:`bench-localizer-batch-size`).
     augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
         :class:`sklocalize.augment.Augmenter`); None turns it off.
         ``"default"`` is a random horizontal flip (``b_x -> 1 - b_x``) with
-        brightness and contrast jitter, ``Augmenter(scale=(1, 1), shift=0)``:
-        zoom and shift (the boxes moved exactly with the pixels) cost mean IoU
-        on Caltech-3, whose photos frame their objects alike (see
-        :ref:`bench-localizer-augment`). Add them with an ``Augmenter`` if your
-        images may come framed differently. If your classes change meaning
-        when mirrored, use ``Augmenter(flip=0, scale=(1, 1), shift=0)`` and
-        ``tta_flip=False``.
+        brightness and contrast jitter, ``Augmenter(scale=(1, 1), shift=0)``,
+        without zoom and shift (the boxes moved exactly with the pixels),
+        because they cost mean IoU on photos that frame their objects alike
+        (see :ref:`bench-localizer-augment`). Add them with an ``Augmenter``
+        if your images may come framed differently. If your classes change
+        meaning when mirrored, use ``Augmenter(flip=0, scale=(1, 1),
+        shift=0)`` and ``tta_flip=False``.
     tta_flip : bool, default=True
         Test-time flip: average the predictions on each image and on its
         mirror image (boxes mirrored back; presence and class logits
         averaged), for twice the prediction time. On, because it raised the
-        Caltech-3 mean IoU on average over the models trained there (see
+        mean IoU on average over the benchmark's models (see
         :ref:`bench-localizer-tta-flip`). Set it to False, with
         ``augment=Augmenter(flip=0, scale=(1, 1), shift=0)``, if your classes
         change meaning when mirrored.
@@ -113,9 +112,8 @@ class LocalizerEstimator(ImageEstimator):
         Test-time shifts, in pixels: average the predictions on four copies of
         each image moved by ``tta_shift`` pixels diagonally (bicubic
         resampling), the boxes moved back, for four times the prediction
-        cost; 0 turns it off. Off, because on Caltech-3 the resampled copies
-        cost the localizer a little mean IoU, unlike the landmark model (see
-        :ref:`bench-localizer-tta-shift`).
+        cost; 0 turns it off. Off, because the resampled copies cost the
+        localizer a little mean IoU (see :ref:`bench-localizer-tta-shift`).
     tta_reframe : int, default=0
         Zoomed passes at prediction: each centres the box predicted so far
         and enlarges it until its longer side spans 70% of the image (a zoom

@@ -316,8 +316,7 @@ class MobileNetV2(_ImageNetTrunk):
 
     arch = "mobilenet_v2"
 
-    # out_strides: on LFW, a ridge regression on frozen stride-16 ImageNet
-    # features placed the eyes better than one on pooled ones (issue #23)
+    # out_strides: frozen stride-16 features placed LFW eyes best (#23)
     def __init__(self, in_channels=3, out_strides=(8, 16, 32)):
         super().__init__(in_channels, out_strides)
         blocks, strides = _mobilenet_v2_blocks()
@@ -339,11 +338,7 @@ def _block_channels(block):
     return block[1].num_features
 
 
-# Lite's preprocessing, (x * 255 - 127) / 128, for 0-1 RGB. With it and
-# TensorFlow's padding (_SameConv2d), the file's classifier named a plausible
-# class first (airliner, warplane, moped, motor scooter, ...) for 36 of 40
-# Caltech-3 airplanes and motorcycles at 224 px; with ImageNet's mean and std
-# for 33, with PyTorch's even padding for 31, with both for 27
+# Lite's (x * 255 - 127) / 128 for 0-1 RGB: with _SameConv2d, best on Caltech-3
 LITE_MEAN = (127 / 255,) * 3
 LITE_STD = (128 / 255,) * 3
 

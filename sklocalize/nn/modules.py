@@ -256,16 +256,17 @@ class LocalizerNet(_ImageNetBase):
         :class:`~sklocalize.nn.backbones.EfficientNetLite0`.
         ``"scratch"``, the trunk every benchmark default was chosen with.
     width : int, default=48
-        Width of the trunk's first stage (see :class:`ConvTrunk`). 48 gave
-        the best Caltech-3 mean IoU for the training time, against 32 and 64
+        Width of the trunk's first stage (see :class:`ConvTrunk`). 48, because
+        it gave the best mean IoU for the training time of the widths tried
         (see :ref:`bench-localizer-width`).
     depth : int or "auto", default="auto"
         Number of trunk stages. ``"auto"``: the fewest, at most 4, that bring
         the deepest feature map down to 4 cells a side or fewer, counting the
         stem's stride (3 for 64-px images, 4 for 128-px ones, 2 for 16-px
-        ones; 4 without an ``image_size``). With the estimator's edge term,
-        3 stages at 64 px trained faster than 4 and scored a higher
-        Caltech-3 mean IoU (see :ref:`bench-localizer-depth`).
+        ones; 4 without an ``image_size``). ``"auto"``, because with the
+        estimator's edge term the 3 stages it picks at 64 px trained faster
+        than 4 and scored a higher mean IoU (see
+        :ref:`bench-localizer-depth`).
     grid : int, default=4
         For ``box_head="grid"``: the size of the pooled feature map.
     hidden : int, default=256
@@ -291,7 +292,7 @@ class LocalizerNet(_ImageNetBase):
         one step or through every trunk stage in turn (an FPN's top-down
         path). ``"auto"``: ``"direct"`` on the scratch trunk, because
         ``"every_stage"`` costs more training time per epoch there and did
-        not score higher on Caltech-3 in the same training time (see
+        not score higher in the same training time (see
         :ref:`bench-localizer-edge-top-down`); ``"every_stage"`` on a
         pretrained trunk, whose stride-4 stage holds only low-level features
         (see :ref:`bench-pretrained-ablation`).
@@ -479,8 +480,8 @@ class LandmarkNet(_ImageNetBase):
         Width of the trunk's first stage (see :class:`ConvTrunk`).
     depth : int or "auto", default=4
         Number of trunk stages; ``"auto"`` chooses it from ``image_size`` by
-        the rule of :class:`LocalizerNet`. 4, the trunk the LFW benchmark was
-        run with (see :ref:`bench-lfw`).
+        the rule of :class:`LocalizerNet`. 4, the trunk the landmark
+        defaults were chosen with (see :ref:`bench-lfw`).
     head : {"heatmap", "regression"}, default="heatmap"
         ``"heatmap"``: one heatmap per point at stride ``heatmap_stride`` (the
         trunk's deepest features upsampled and added to the stage nearest
@@ -494,9 +495,9 @@ class LandmarkNet(_ImageNetBase):
     heatmap_top_down : {"auto", "direct", "every_stage"}, default="auto"
         For ``head="heatmap"``: how the deepest features reach the heatmaps'
         map; see ``edge_top_down`` in :class:`LocalizerNet`. ``"auto"``:
-        ``"direct"`` on the scratch trunk (the LFW defaults' measurements) and
-        ``"every_stage"`` on a pretrained one, which made it markedly more
-        accurate on LFW faces (see :ref:`bench-pretrained-ablation`).
+        ``"direct"`` on the scratch trunk, the one the defaults were chosen
+        with, and ``"every_stage"`` on a pretrained one, because it made the
+        pretrained model markedly more accurate (see :ref:`bench-pretrained-ablation`).
     grid : int, default=4
         For ``head="regression"``: the size of the pooled feature map.
     hidden : int, default=256
