@@ -338,7 +338,8 @@ def _block_channels(block):
     return block[1].num_features
 
 
-# Lite's (x * 255 - 127) / 128 for 0-1 RGB: with _SameConv2d, best on Caltech-3
+# Lite's (x * 255 - 127) / 128 for 0-1 RGB, with _SameConv2d: see the docs'
+# benchmarks page (bench-photo-recipe) for the check that chose them
 LITE_MEAN = (127 / 255,) * 3
 LITE_STD = (128 / 255,) * 3
 
