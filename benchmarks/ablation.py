@@ -81,11 +81,11 @@ def caltech3(root, validation=False):
 def lfw(root, validation=False):
     from landmarks_lfw import FLIP_PAIRS, NAMES, reframed_test_sets, scores
 
-    from sklocalize.datasets import load_landmark_file
+    from sklocalize.datasets import load_landmarks
     from sklocalize.targets import encode_landmark_target
 
-    X, frame = load_landmark_file(root / "landmarks.txt", root, image_size=80,
-                                  landmark_names=NAMES)
+    X, frame = load_landmarks(root / "landmarks.txt", root, format="text",
+                              image_size=80, landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     itr, ite = train_test_split(np.arange(len(X)), test_size=0.2, random_state=0)
     if validation:  # a fifth of the training faces instead of the test faces

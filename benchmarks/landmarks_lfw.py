@@ -44,7 +44,7 @@ from _common import command_line, machine, records_table  # noqa: E402
 
 from sklocalize import LandmarkEstimator  # noqa: E402
 from sklocalize.augment import Augmenter, affine_transform  # noqa: E402
-from sklocalize.datasets import load_landmark_file  # noqa: E402
+from sklocalize.datasets import load_landmarks  # noqa: E402
 from sklocalize.metrics import failure_rate, landmark_nme, landmark_pck  # noqa: E402
 from sklocalize.targets import encode_landmark_target  # noqa: E402
 from sklocalize.tasks import LandmarkTask  # noqa: E402
@@ -199,9 +199,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
 
     t0 = time.perf_counter()
-    X, frame = load_landmark_file(args.data_root / "landmarks.txt", args.data_root,
-                                  image_size=args.image_size,
-                                  landmark_names=NAMES)
+    X, frame = load_landmarks(args.data_root / "landmarks.txt", args.data_root,
+                              format="text", image_size=args.image_size,
+                              landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     idx_train, idx_test = train_test_split(np.arange(len(X)), test_size=0.2,
                                            random_state=0)

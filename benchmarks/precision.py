@@ -31,7 +31,7 @@ from caltech3 import add_negatives, evaluate, load  # noqa: E402
 from landmarks_lfw import FLIP_PAIRS, NAMES, scores  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
-from sklocalize.datasets import load_landmark_file  # noqa: E402
+from sklocalize.datasets import load_landmarks  # noqa: E402
 from sklocalize.targets import (  # noqa: E402
     encode_landmark_target,
     encode_localization_target,
@@ -69,8 +69,8 @@ def caltech(root, epochs, seeds):
 
 
 def lfw(root, epochs, n_train, seeds):
-    X, frame = load_landmark_file(root / "landmarks.txt", root, image_size=80,
-                                  landmark_names=NAMES)
+    X, frame = load_landmarks(root / "landmarks.txt", root, format="text",
+                              image_size=80, landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     idx_train, idx_test = train_test_split(np.arange(len(X)), test_size=0.2,
                                            random_state=0)

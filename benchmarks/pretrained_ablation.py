@@ -40,7 +40,7 @@ from landmarks_lfw import FLIP_PAIRS, NAMES, reframe, scores  # noqa: E402
 from pretrained import per_class  # noqa: E402
 
 from sklocalize import LandmarkEstimator, LocalizerEstimator  # noqa: E402
-from sklocalize.datasets import load_landmark_file  # noqa: E402
+from sklocalize.datasets import load_landmarks  # noqa: E402
 from sklocalize.targets import (  # noqa: E402
     encode_landmark_target,
     encode_localization_target,
@@ -92,8 +92,8 @@ def caltech(root, epochs=60, n=50):
 
 
 def lfw(root, epochs=10, n_train=1000, n_test=400):
-    X, frame = load_landmark_file(root / "landmarks.txt", root, image_size=80,
-                                  landmark_names=NAMES)
+    X, frame = load_landmarks(root / "landmarks.txt", root, format="text",
+                              image_size=80, landmark_names=NAMES)
     y = encode_landmark_target(frame, landmark_names=NAMES)
     idx_train, idx_test = train_test_split(np.arange(len(X)), test_size=0.2,
                                            random_state=0)

@@ -9,9 +9,8 @@ from PIL import Image
 from sklocalize import LandmarkEstimator, LocalizerEstimator
 from sklocalize.datasets import (
     SkippedRowWarning,
-    load_box_csv,
     load_boxes,
-    load_landmark_file,
+    load_landmarks,
 )
 
 
@@ -39,8 +38,9 @@ def box_folder(tmp_path):
     return tmp_path
 
 
-def test_load_box_csv(box_folder):
-    X, y = load_box_csv(box_folder / "boxes.csv", box_folder, image_size=(32, 48))
+def test_load_boxes_csv(box_folder):
+    X, y = load_boxes(box_folder / "boxes.csv", box_folder, format="csv",
+                      image_size=(32, 48))
     assert X.shape == (3, 3, 32, 48) and X.dtype == np.uint8
     assert y["label"].tolist() == ["cat", "dog", None]
     assert y["p_c"].tolist() == [1, 1, 0]
@@ -58,7 +58,8 @@ def test_load_box_csv(box_folder):
 def test_gray_and_header(box_folder):
     text = "file,x1,y1,x2,y2,label\n" + (box_folder / "boxes.csv").read_text()
     (box_folder / "h.csv").write_text(text)
-    X, y = load_box_csv(box_folder / "h.csv", box_folder, image_size=16, color="gray")
+    X, y = load_boxes(box_folder / "h.csv", box_folder, format="csv", image_size=16,
+                      color="gray")
     assert X.shape == (3, 1, 16, 16) and len(y) == 3
 
 
@@ -67,7 +68,8 @@ def test_degenerate_box_and_missing_file_are_skipped_with_warnings(box_folder):
     text += "a.png,10,20,60,20,cat\nmissing.png,1,1,5,5,cat\n"
     (box_folder / "bad.csv").write_text(text)
     with pytest.warns(SkippedRowWarning) as record:
-        X, y = load_box_csv(box_folder / "bad.csv", box_folder, image_size=16)
+        X, y = load_boxes(box_folder / "bad.csv", box_folder, format="csv",
+                          image_size=16)
     messages = " ".join(str(w.message) for w in record)
     # a second row of a.png: a second object, left out with its degenerate box
     assert "line 4: skipped a box of a.png: its box (10, 20, 60, 20) has zero" \
@@ -94,7 +96,7 @@ def test_the_wrong_image_folder_is_one_error_naming_it(box_folder, tmp_path):
 def test_box_past_the_image_is_clipped(box_folder):
     (box_folder / "c.csv").write_text("a.png,-10,5,60,70,cat\n")
     with pytest.warns(SkippedRowWarning, match="1 box\\(es\\) reached past the image"):
-        _, y = load_box_csv(box_folder / "c.csv", box_folder, image_size=16)
+        _, y = load_boxes(box_folder / "c.csv", box_folder, format="csv", image_size=16)
     np.testing.assert_allclose(y.loc[0, ["b_x", "b_h", "b_w"]].astype(float),
                                [0.3, 0.9, 0.6])
 
@@ -106,18 +108,18 @@ def test_box_past_the_image_is_clipped(box_folder):
 def test_malformed_box_csv(box_folder, line, match):
     (box_folder / "m.csv").write_text(line + "\n")
     with pytest.raises(ValueError, match=match):
-        load_box_csv(box_folder / "m.csv", box_folder)
+        load_boxes(box_folder / "m.csv", box_folder, format="csv")
 
 
 def test_bad_reader_options(box_folder):
     with pytest.raises(ValueError, match=r"image_size must be an int or a pair "
                        r"\(height, width\) of ints >= 16; got 8\."):
-        load_box_csv(box_folder / "boxes.csv", box_folder, image_size=8)
+        load_boxes(box_folder / "boxes.csv", box_folder, format="csv", image_size=8)
     with pytest.raises(TypeError, match=r"image_size must be an int or a pair "
                        r"\(height, width\) of ints >= 16; got 'big'\."):
-        load_box_csv(box_folder / "boxes.csv", box_folder, image_size="big")
+        load_boxes(box_folder / "boxes.csv", box_folder, format="csv", image_size="big")
     with pytest.raises(ValueError, match="color must be 'rgb' or 'gray'"):
-        load_box_csv(box_folder / "boxes.csv", box_folder, color="cmyk")
+        load_boxes(box_folder / "boxes.csv", box_folder, format="csv", color="cmyk")
 
 
 @pytest.fixture
@@ -133,8 +135,9 @@ def landmark_folder(tmp_path):
     return tmp_path
 
 
-def test_load_landmark_file_layouts(landmark_folder):
-    X, y = load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+def test_load_landmarks_text_layouts(landmark_folder):
+    X, y = load_landmarks(landmark_folder / "blocks.txt", landmark_folder,
+                          format="text",
                               image_size=16, landmark_names=["le", "re", "nose"])
     assert X.shape == (2, 3, 16, 16)
     assert list(y.columns) == ["p", "le_x", "le_y", "re_x", "re_y", "nose_x",
@@ -142,7 +145,8 @@ def test_load_landmark_file_layouts(landmark_folder):
     assert y["width"].tolist() == [80, 40] and y["height"].tolist() == [80, 20]
     np.testing.assert_allclose(y.iloc[0, 1:7].astype(float),
                                [.25, .25, .75, .25, .5, .5])
-    _, inter = load_landmark_file(landmark_folder / "inter.txt", landmark_folder,
+    _, inter = load_landmarks(landmark_folder / "inter.txt", landmark_folder,
+                              format="text",
                                   layout="interleaved", image_size=16)
     np.testing.assert_allclose(inter.iloc[0, 1:7].astype(float),
                                [.25, .25, .75, .25, .5, .5])
@@ -150,23 +154,26 @@ def test_load_landmark_file_layouts(landmark_folder):
     LandmarkEstimator(max_epochs=1, module__width=4, module__depth=2).fit(X, y)
 
 
-def test_load_landmark_file_counts_the_names(landmark_folder):
+def test_load_landmarks_text_counts_the_names(landmark_folder):
     with pytest.raises(ValueError, match=r"landmark_names must name the 3 landmarks "
                        r"of .*blocks\.txt; got 2 names\."):
-        load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+        load_landmarks(landmark_folder / "blocks.txt", landmark_folder, format="text",
                            image_size=16, landmark_names=["le", "re"])
 
 
-def test_load_landmark_file_pixel_offset(landmark_folder):
+def test_load_landmarks_text_pixel_offset(landmark_folder):
     # f1 is 80x80, f2 40 wide and 20 high: the offset is in the file's pixels
-    _, edges = load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+    _, edges = load_landmarks(landmark_folder / "blocks.txt", landmark_folder,
+                              format="text",
                                   image_size=16)
-    _, centres = load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+    _, centres = load_landmarks(landmark_folder / "blocks.txt", landmark_folder,
+                                format="text",
                                     image_size=16, pixel_offset=0.5)
     shift = (centres.iloc[:, 1:7] - edges.iloc[:, 1:7]).to_numpy(float)
     np.testing.assert_allclose(shift[0], 0.5 / 80)
     np.testing.assert_allclose(shift[1], [0.5 / 40, 0.5 / 20] * 3)
-    _, inter = load_landmark_file(landmark_folder / "inter.txt", landmark_folder,
+    _, inter = load_landmarks(landmark_folder / "inter.txt", landmark_folder,
+                              format="text",
                                   layout="interleaved", pixel_offset=-0.5)
     assert np.isnan(inter.loc[1, "x_3"])  # -1 still means not visible
 
@@ -174,7 +181,7 @@ def test_load_landmark_file_pixel_offset(landmark_folder):
 @pytest.mark.parametrize("offset", ["0.5", float("nan"), True, None])
 def test_bad_pixel_offset(landmark_folder, offset):
     with pytest.raises(ValueError, match="pixel_offset must be a finite number"):
-        load_landmark_file(landmark_folder / "blocks.txt", landmark_folder,
+        load_landmarks(landmark_folder / "blocks.txt", landmark_folder, format="text",
                            pixel_offset=offset)
 
 
@@ -186,12 +193,12 @@ def test_bad_pixel_offset(landmark_folder, offset):
 def test_malformed_landmark_file(landmark_folder, text, match):
     (landmark_folder / "m.txt").write_text(text)
     with pytest.raises(ValueError, match=match):
-        load_landmark_file(landmark_folder / "m.txt", landmark_folder)
+        load_landmarks(landmark_folder / "m.txt", landmark_folder, format="text")
 
 
 def test_missing_landmark_image(landmark_folder):
     (landmark_folder / "m.txt").write_text("f1.jpg 1 2 3 4\nnope.jpg 1 2 3 4\n")
     with pytest.warns(SkippedRowWarning, match=r"skipped 1 of the 2 images the "
                       r"annotations name, not found there \(nope\.jpg\)"):
-        X, _ = load_landmark_file(landmark_folder / "m.txt", landmark_folder)
+        X, _ = load_landmarks(landmark_folder / "m.txt", landmark_folder, format="text")
     assert len(X) == 1

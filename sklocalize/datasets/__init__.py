@@ -9,7 +9,7 @@ from ._generators import (
     make_localization,
 )
 from ._images import SkippedRowWarning, load_images
-from ._readers import load_box_csv, load_boxes, load_landmark_file, load_landmarks
+from ._readers import load_boxes, load_landmarks
 
 __all__ = [
     "FACE_FLIP_PAIRS",
@@ -17,10 +17,8 @@ __all__ = [
     "SHAPES",
     "SkippedRowWarning",
     "background_crops",
-    "load_box_csv",
     "load_boxes",
     "load_images",
-    "load_landmark_file",
     "load_landmarks",
     "make_landmarks",
     "make_localization",

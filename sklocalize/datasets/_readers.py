@@ -38,8 +38,7 @@ from ._images import (
     read_or_skip,
 )
 
-__all__ = ["SkippedRowWarning", "load_box_csv", "load_boxes", "load_landmark_file",
-           "load_landmarks"]
+__all__ = ["SkippedRowWarning", "load_boxes", "load_landmarks"]
 
 BOX_FILE_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FILE_FORMATS = ("auto", "text", "csv")
@@ -591,65 +590,6 @@ def load_boxes(annotations, images=None, *, format="auto", image_size=64,
         flush(notes)
 
 
-@_shared_docs
-def load_box_csv(csv_file, image_dir, *, image_size=64, color="rgb"):
-    """Read a folder of images and a CSV of pixel boxes.
-
-    The same as ``load_boxes(csv_file, image_dir, format="csv", ...)``, which
-    also reads Pascal VOC, COCO and YOLO files and has more options; kept so
-    that existing code keeps working.
-
-    Parameters
-    ----------
-    csv_file : str or path-like
-        One row per object: ``file,x1,y1,x2,y2,label`` without a header, or
-        columns named in a header (see :func:`load_boxes`). The corners are
-        continuous pixel coordinates of the original image (``0, 0, W, H`` is
-        the whole image). A row whose label and box are empty (or whose label
-        is ``none``) is an image without an object.
-    image_dir : str or path-like
-        Where the ``file`` names are looked up.
-    %(image_size)s
-    %(color)s
-
-    Returns
-    -------
-    X : ndarray of shape (n_images, 3 or 1, height, width), dtype uint8
-        The images, upright and resized.
-    y : DataFrame
-        ``p_c, b_x, b_y, b_h, b_w, label`` (the estimators' tidy target),
-        ``file``, ``width`` and ``height`` (the original size).
-
-    Warns
-    -----
-    SkippedRowWarning
-        For each row with a degenerate box (zero or negative width or height)
-        or a missing image file; the row is skipped.
-
-    Raises
-    ------
-    ValueError
-        A malformed row (wrong number of fields, a non-number), naming the
-        file and line; an image with several objects.
-
-    See Also
-    --------
-    load_boxes : The general reader.
-
-    Examples
-    --------
-    >>> from sklocalize.datasets import load_box_csv
-    >>> X, y = load_box_csv("boxes.csv", "images/")  # doctest: +SKIP
-    """
-    notes = []
-    try:
-        return _read_boxes(csv_file, image_dir, format="csv", image_size=image_size,
-                           multiple="error", color=color, classes=None,
-                           on_error="raise", allow_outside=False, notes=notes)
-    finally:
-        flush(notes)
-
-
 # --------------------------------------------------------------------------
 # landmarks
 
@@ -820,68 +760,3 @@ def load_landmarks(annotations, images=None, *, format="auto", image_size=64,
             allow_outside=allow_outside, notes=notes)
     finally:
         flush(notes)
-
-
-@_shared_docs
-def load_landmark_file(path, image_dir, *, image_size=64, color="rgb",
-                       layout="blocks", landmark_names=None, pixel_offset=0.0):
-    """Read a folder of images and a text file of pixel landmarks.
-
-    The same as ``load_landmarks(path, image_dir, format="text", ...)``, which
-    also reads CSV files and has more options; kept so that existing code
-    keeps working.
-
-    Parameters
-    ----------
-    path : str or path-like
-        One line per image, whitespace-separated: the image file name, then
-        the points in pixels of the original image, in the order ``layout``
-        says. A coordinate written ``nan`` or ``-1`` marks a point that is not
-        visible.
-    image_dir : str or path-like
-        Where the file names are looked up.
-    %(image_size)s
-    %(color)s
-    %(layout)s
-    landmark_names : sequence of str, default=None
-        Column names for the points in ``y``; None: ``x_1, y_1, ...``.
-    %(pixel_offset)s
-
-    Returns
-    -------
-    X : ndarray of shape (n_images, 3 or 1, height, width), dtype uint8
-        The images, upright and resized.
-    y : DataFrame
-        ``p`` (1), the relative points (``x_1, y_1, ...`` or ``<name>_x,
-        <name>_y, ...``), ``file``, ``width`` and ``height``.
-
-    Warns
-    -----
-    SkippedRowWarning
-        For a missing image file; the line is skipped.
-
-    Raises
-    ------
-    ValueError
-        A malformed line (odd or inconsistent number of coordinates, a
-        non-number), naming the file and line.
-
-    See Also
-    --------
-    load_landmarks : The general reader.
-
-    Examples
-    --------
-    >>> from sklocalize.datasets import load_landmark_file
-    >>> X, y = load_landmark_file("landmarks.txt", "faces/")  # doctest: +SKIP
-    """
-    notes = []
-    try:
-        return _read_landmarks(
-            path, image_dir, format="text", image_size=image_size,
-            landmark_names=landmark_names, color=color, layout=layout,
-            pixel_offset=pixel_offset, multiple="error", on_error="raise",
-            allow_outside=False, notes=notes)
-    finally:
-        flush(notes)
-
