@@ -134,11 +134,14 @@ def fill_docstring(**parts):
     ``parts[name]``, indented as that line is."""
     def fill(obj):
         doc = obj.__doc__
+        if doc is None:  # python -OO
+            return obj
         for name, text in parts.items():
             doc = re.sub(rf"^( *)%\({name}\)s\n",
                          lambda m, text=text: "".join(
                              m.group(1) + line if line.strip() else line
-                             for line in _dedent(text).splitlines(keepends=True)),
+                             for line in _dedent(text.rstrip("\n") + "\n")
+                             .splitlines(keepends=True)),
                          doc, flags=re.MULTILINE)
         obj.__doc__ = doc
         return obj

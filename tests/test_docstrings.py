@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import re
 
 import pytest
 
@@ -47,6 +48,10 @@ def _has_params(func):
 def test_numpydoc_sections(path, obj):
     doc = inspect.getdoc(obj)
     assert doc, f"{path} has no docstring"
+    methods = [m for _, m in inspect.getmembers(obj, callable)
+               if getattr(m, "__doc__", None)] if inspect.isclass(obj) else []
+    for text in (doc, *(m.__doc__ for m in methods)):
+        assert not re.search(r"%\(\w+\)s", text), f"{path}: a shared doc not filled in"
     if inspect.isclass(obj):
         parsed = docscrape.ClassDoc(obj)
         if "__init__" in vars(obj) and _has_params(obj.__init__):

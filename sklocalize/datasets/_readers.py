@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._docs import fill_docstring
 from .._validation import MIN_IMAGE_SIZE, check_image_size, check_landmark_names
 from ..boxes import box_area, box_convert, boxes_to_relative, clip_boxes
 from ..targets import LOCALIZATION_COLUMNS
@@ -45,7 +46,7 @@ LANDMARK_FILE_FORMATS = ("auto", "text", "csv")
 MULTIPLE = ("error", "largest", "skip")
 
 # The reader parameters that several readers share, written once: a docstring
-# holds ``%(name)s`` where each goes (filled in by ``_shared_docs``).
+# holds ``%(name)s`` where each goes (filled in by ``_docs.fill_docstring``).
 _SHARED = {
     "image_size": """\
     image_size : int or (height, width), default=64
@@ -90,11 +91,7 @@ _SHARED = {
 }
 
 
-def _shared_docs(func):
-    for name, text in _SHARED.items():
-        if func.__doc__:  # None under python -OO
-            func.__doc__ = func.__doc__.replace(f"    %({name})s", text)
-    return func
+_shared_docs = fill_docstring(**_SHARED)
 
 
 def _check_choice(value, name, choices):
