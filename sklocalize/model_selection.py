@@ -17,10 +17,10 @@ from .targets import encode_landmark_target, encode_localization_target
 __all__ = ["StratifiedTargetKFold", "stratification_labels",
            "tune_presence_threshold"]
 
-LAYOUTS = ("localization", "landmarks")
+TASKS = ("localization", "landmarks")
 
 
-def stratification_labels(y, layout="localization"):
+def stratification_labels(y, task="localization"):
     """The label a split stratifies on.
 
     Parameters
@@ -28,7 +28,9 @@ def stratification_labels(y, layout="localization"):
     y : array-like or DataFrame
         A localization target ``(n_samples, 5 + n_classes)`` or a landmark
         target ``(n_samples, 1 + 2 * n_landmarks)``, or their DataFrames.
-    layout : {"localization", "landmarks"}, default="localization"
+    task : {"localization", "landmarks"}, default="localization"
+        Which target ``y`` is (the task's name, as
+        :mod:`sklocalize.tasks` names it).
 
     Returns
     -------
@@ -42,14 +44,14 @@ def stratification_labels(y, layout="localization"):
     >>> stratification_labels([[1, .5, .5, .2, .2, 0, 1], [0, 0, 0, 0, 0, 0, 0]])
     array([ 1, -1])
     """
-    if layout == "localization":
+    if task == "localization":
         y, _ = encode_localization_target(y)
         labels = np.nan_to_num(y[:, 5:]).argmax(axis=1)
-    elif layout == "landmarks":
+    elif task == "landmarks":
         y = encode_landmark_target(y)
         labels = np.zeros(len(y), dtype=int)
     else:
-        raise ValueError(f"layout must be one of {LAYOUTS}; got {layout!r}.")
+        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
     return np.where(y[:, 0] == 1, labels, -1)
 
 
@@ -62,8 +64,8 @@ class StratifiedTargetKFold(_BaseKFold):
     shuffle : bool, default=False
     random_state : int, RandomState instance or None, default=None
         Used when ``shuffle=True``.
-    layout : {"localization", "landmarks"}, default="localization"
-        How to read ``y`` (see :func:`stratification_labels`).
+    task : {"localization", "landmarks"}, default="localization"
+        Which target ``y`` is (see :func:`stratification_labels`).
 
     Examples
     --------
@@ -76,13 +78,13 @@ class StratifiedTargetKFold(_BaseKFold):
     """
 
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None,
-                 layout="localization"):
+                 task="localization"):
         super().__init__(n_splits=n_splits, shuffle=shuffle,
                          random_state=random_state)
-        self.layout = layout
+        self.task = task
 
     def _iter_test_masks(self, X, y=None, groups=None):
-        labels = stratification_labels(y, self.layout)
+        labels = stratification_labels(y, self.task)
         inner = StratifiedKFold(self.n_splits, shuffle=self.shuffle,
                                 random_state=self.random_state)
         for _, test in inner.split(np.zeros(len(labels)), labels):

@@ -27,9 +27,9 @@ def make_y(n_per=(6, 6, 3)):
 def test_labels():
     assert stratification_labels(make_y((1, 1, 1))).tolist() == [0, 1, -1]
     lm = np.array([[1, .2, .2], [0, 0, 0]])
-    assert stratification_labels(lm, layout="landmarks").tolist() == [0, -1]
-    with pytest.raises(ValueError, match="layout must be one of"):
-        stratification_labels(lm, layout="boxes")
+    assert stratification_labels(lm, task="landmarks").tolist() == [0, -1]
+    with pytest.raises(ValueError, match="task must be one of"):
+        stratification_labels(lm, task="boxes")
 
 
 def test_plain_stratified_kfold_refuses_2d_but_ours_stratifies():

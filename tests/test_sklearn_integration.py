@@ -128,7 +128,7 @@ def test_landmarks_cross_val_score_and_cross_validate(faces):
     scoring = {name: get_scorer(name) for name in
                ("neg_nme", "pck", "neg_failure_rate", "landmark_presence_accuracy",
                 "neg_masked_landmark_loss")}
-    res = cross_validate(est, X, y, cv=StratifiedTargetKFold(3, layout="landmarks"),
+    res = cross_validate(est, X, y, cv=StratifiedTargetKFold(3, task="landmarks"),
                          scoring=scoring)
     for name in scoring:
         assert np.all(np.isfinite(res[f"test_{name}"]))

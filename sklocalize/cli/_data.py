@@ -53,7 +53,7 @@ def _read(task, annotations, images, *, fmt="auto", image_size=64, color="rgb",
     return X, y, landmark_names or _point_names(y)
 
 
-def _split(X, y, layout, seed, test_size=0.2):
+def _split(X, y, task, seed, test_size=0.2):
     """A held-out split (``X_train, X_test, y_train, y_test``), stratified by
     presence and class (localization) or presence (landmarks). An image whose
     class no other image has stays in the training part: the model could
@@ -64,7 +64,7 @@ def _split(X, y, layout, seed, test_size=0.2):
 
     from ..model_selection import stratification_labels
 
-    labels = stratification_labels(y, layout)
+    labels = stratification_labels(y, task)
     values, counts = np.unique(labels, return_counts=True)
     alone = np.isin(labels, values[counts < 2])
     rows = np.flatnonzero(~alone)
@@ -180,7 +180,7 @@ def _search(est, X, y, task, seed):
                           else ("NME (box-normalised)", "neg_nme", -1))
     search = GridSearchCV(
         clone(est).set_params(verbose=0), grid,
-        cv=StratifiedTargetKFold(3, shuffle=True, random_state=seed, layout=task),
+        cv=StratifiedTargetKFold(3, shuffle=True, random_state=seed, task=task),
         scoring=get_scorer(scorer), refit=False, error_score=np.nan)
     print(f"\nGrid search: 3-fold cross-validation of the learning rates "
           f"{', '.join(f'{lr:g}' for lr in grid['lr'])} on the {len(X)} training "
