@@ -52,6 +52,11 @@ REPLACE = {
     ],
 }
 
+# Optional extras a block may import: {module imported: the extra that
+# installs it}. A section whose blocks import one that is missing is not run,
+# and the test says so.
+EXTRAS = {"dask.distributed": "distributed", "distributed": "distributed"}
+
 # Shell commands that are not run, by their first word: why.
 NOT_RUN = {
     "make": "sets up the development environment and runs the whole test suite "
