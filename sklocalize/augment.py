@@ -70,6 +70,13 @@ class Augmenter:
     cut_scale : tuple of float, default=(0.5, 1.0)
         The window's side, as a share of the image's, drawn uniformly; never
         smaller than the object.
+    lowres : float, default=0.0
+        Probability that an image is shrunk by a factor drawn in
+        ``lowres_scale`` (with antialiasing) and enlarged back (bilinear):
+        the detail a small object keeps once re-framing enlarges it. 0 turns
+        it off.
+    lowres_scale : tuple of float, default=(1.0, 2.5)
+        The range of the shrinking factor, log-uniform.
     rotation : float, default=0.0
         Largest in-plane rotation, in degrees, drawn uniformly in
         ``[-rotation, rotation]`` about the image centre (in pixel space, so
@@ -105,7 +112,8 @@ class Augmenter:
 
     def __init__(self, flip=0.5, scale=(0.8, 1.2), shift=0.1, brightness=0.1,
                  contrast=0.2, aspect=0.0, saturation=0.0, keep_inside=True,
-                 cut=0.0, cut_scale=(0.5, 1.0), rotation=0.0,
+                 cut=0.0, cut_scale=(0.5, 1.0), lowres=0.0,
+                 lowres_scale=(1.0, 2.5), rotation=0.0,
                  reframe_rotation=None, reframe_prob=1.0, interpolation="bilinear"):
         self.flip = flip
         self.scale = scale
@@ -117,6 +125,8 @@ class Augmenter:
         self.keep_inside = keep_inside
         self.cut = cut
         self.cut_scale = cut_scale
+        self.lowres = lowres
+        self.lowres_scale = lowres_scale
         self.rotation = rotation
         self.reframe_rotation = reframe_rotation
         self.reframe_prob = reframe_prob
@@ -127,7 +137,8 @@ class Augmenter:
                 f"brightness={self.brightness}, contrast={self.contrast}, "
                 f"aspect={self.aspect}, saturation={self.saturation}, "
                 f"keep_inside={self.keep_inside}, cut={self.cut}, "
-                f"cut_scale={self.cut_scale}, rotation={self.rotation}, "
+                f"cut_scale={self.cut_scale}, lowres={self.lowres}, "
+                f"lowres_scale={self.lowres_scale}, rotation={self.rotation}, "
                 f"reframe_rotation={self.reframe_rotation}, "
                 f"reframe_prob={self.reframe_prob}, "
                 f"interpolation={self.interpolation!r})")
@@ -141,7 +152,14 @@ class Augmenter:
         if low is None or not 0 < low <= high <= 1:
             raise ValueError("Augmenter cut_scale must be (low, high) with 0 < low "
                              f"<= high <= 1; got {self.cut_scale!r}.")
-        for name in ("flip", "reframe_prob", "cut"):
+        try:
+            low, high = (float(v) for v in self.lowres_scale)
+        except (TypeError, ValueError):
+            low = high = None
+        if low is None or not 1 <= low <= high:
+            raise ValueError("Augmenter lowres_scale must be (low, high) with 1 <= "
+                             f"low <= high; got {self.lowres_scale!r}.")
+        for name in ("flip", "reframe_prob", "cut", "lowres"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"Augmenter {name} must be a probability in "
@@ -210,6 +228,10 @@ class Augmenter:
             X = _mirrored(X, flipped, in_place=X is not given)
             flipped = None
             X = _cut_windows(X, y, task, self.cut, self.cut_scale, generator)
+        if self.lowres > 0:
+            X = _mirrored(X, flipped, in_place=X is not given)
+            flipped = None
+            X = _low_resolution(X, self.lowres, self.lowres_scale, generator)
         if self.saturation > 0 and X.shape[1] == 3:
             # towards (or away from) each pixel's grey: one pass, a new tensor
             f = 1 + (rand(n, 1, 1, 1) * 2 - 1) * self.saturation
@@ -294,6 +316,25 @@ def _cut_windows(X, y, task, probability, scale, generator=None):
     keep = (in_y[:, :, None] & in_x[:, None, :]) | ~chosen[:, None, None]
     mean = X.mean(dim=(2, 3), keepdim=True)
     return torch.where(keep[:, None], X, mean)
+
+
+def _low_resolution(X, probability, scale, generator=None):
+    """A share ``probability`` of the images shrunk by a factor in ``scale``
+    (log-uniform, antialiased) and enlarged back (bilinear); a new tensor."""
+    n, _, h, w = X.shape
+    rand = partial(torch.rand, generator=generator)
+    chosen = rand(n) < probability
+    lo, hi = scale
+    factor = torch.exp(np.log(lo) + rand(n) * (np.log(hi) - np.log(lo)))
+    out = X.clone()
+    for i in chosen.nonzero()[:, 0].tolist():
+        f = float(factor[i])
+        small = torch.nn.functional.interpolate(
+            X[i:i + 1], size=(max(1, round(h / f)), max(1, round(w / f))),
+            mode="bilinear", antialias=True, align_corners=False)
+        out[i] = torch.nn.functional.interpolate(small, size=(h, w), mode="bilinear",
+                                                 align_corners=False)[0]
+    return out
 
 
 def _std_mean(X):

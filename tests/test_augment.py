@@ -334,3 +334,24 @@ def test_cut_keeps_a_window_around_the_points_and_fills_the_rest():
         assert kept.any(dim=0).sum() >= 32  # x from 0.1 to 0.9 of 40 px
     with pytest.raises(ValueError, match="cut_scale must be"):
         Augmenter(cut_scale=(0.0, 1.0)).check()
+
+
+def test_lowres_blurs_a_share_of_the_images_and_moves_nothing():
+    from sklocalize.tasks import LandmarkTask
+
+    task = LandmarkTask(2, [])
+    n = 200
+    X = torch.rand(n, 3, 32, 32)
+    y = torch.cat([torch.ones(n, 1), torch.tensor([0.4, 0.5, 0.6, 0.5]).repeat(n, 1)],
+                  1)
+    aug = Augmenter(flip=0, scale=(1, 1), shift=0, brightness=0, contrast=0,
+                    lowres=0.5, lowres_scale=(2.0, 2.0))
+    out, y_out = aug(X, y, task, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(y_out, y)
+    changed = (out != X).flatten(1).any(dim=1)
+    assert 0.4 < changed.float().mean() < 0.6
+    # shrunk to 16 px and enlarged back: the noise's detail is gone
+    assert (out[changed].std(dim=(1, 2, 3)) < 0.6 * X[changed].std(dim=(1, 2, 3))).all()
+    torch.testing.assert_close(out[~changed], X[~changed])
+    with pytest.raises(ValueError, match="lowres_scale must be"):
+        Augmenter(lowres_scale=(0.5, 2.0)).check()
