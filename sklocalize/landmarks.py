@@ -72,18 +72,19 @@ class LandmarkEstimator(ImageEstimator):
         left/right eyes and mouth corners; ``[]`` if no point has a mirror
         twin. Needed by flip augmentation and ``tta_flip``; None, because
         which points are mirror twins only you know.
-    tta_reframe : int, default=1
-        Re-framing passes at prediction, for objects framed unlike the
-        training ones (zoomed out, shifted, tilted). Each pass finds the
-        zoom, rotation and shift that best map the points predicted so far
-        onto the training mean shape (``mean_shape_``), resamples the image
-        with them (bicubic), predicts again and maps the points back; the
+    tta_reframe : int, default=4
+        The most re-framing passes at prediction, for objects framed unlike
+        the training ones (cropped tighter or looser, shifted, tilted). Each
+        pass finds the zoom, rotation and shift that best map the points
+        predicted so far onto the training mean shape (``mean_shape_``),
+        resamples the image with them (bicubic), predicts again and maps the
+        points back; passes repeat until the image's frame moves less than
+        half a pixel, so a face framed well is done in one or two. The
         presence probability stays that of the image as given. The first
         prediction must find the object roughly, which the default
-        augmentation's zoomed and shifted images teach. Each pass costs one
-        more prediction; 0 turns it off. One pass, because on LFW it finds
-        zoomed-out and shifted faces that a single prediction misses (see
-        :ref:`bench-landmarks-reframe`).
+        augmentation teaches; 0 turns the passes off. Four, because faces
+        framed 2x tighter or tilted by 45 degrees need several steps to
+        reach the training framing (see :ref:`bench-landmarks-framing`).
     lr : float, default=4e-3
         Peak learning rate of the AdamW optimizer (warm-up, then cosine
         decay; see :class:`~sklocalize.callbacks.CosineLR`). Higher than the
@@ -95,16 +96,19 @@ class LandmarkEstimator(ImageEstimator):
     augment : "default", None or Augmenter, default="default"
         Training-time, target-aware augmentation (see
         :class:`sklocalize.augment.Augmenter`); None turns it off.
-        ``"default"`` rotates by up to 12 degrees either way, zooms (1/2 to
-        1.25) and shifts (up to 10%) a quarter of the images, jitters
-        brightness and contrast, and flips horizontally when ``flip_pairs``
-        is given: ``Augmenter(flip=0.5 or 0, scale=(0.5, 1.25), shift=0.1,
-        rotation=12, reframe_prob=0.25)``. Rotation made the LFW model more
-        accurate, and the zoomed and shifted quarter lets ``tta_reframe`` find
-        faces framed unlike the training ones, for a little accuracy on faces
-        framed as in training (see :ref:`bench-landmarks-augment`). If yours
-        always are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that
-        little more accurate.
+        ``"default"`` rotates by up to 12 degrees either way; zooms (1/2 to
+        1.25), shifts (up to 10%) and tilts (up to 45 degrees) a quarter of
+        the images; cuts a quarter to a window around the face, the rest
+        filled with the image's mean, as a tighter crop looks once
+        re-framing zooms it out; shrinks and enlarges back a quarter, as a
+        small face looks once re-framing enlarges it; jitters brightness and
+        contrast, and flips horizontally when ``flip_pairs`` is given:
+        ``Augmenter(flip=0.5 or 0, scale=(0.5, 1.25), shift=0.1, rotation=12,
+        reframe_rotation=45, reframe_prob=0.25, cut=0.25, lowres=0.25)``. So that ``tta_reframe`` finds faces
+        whatever detector framed them, for a little accuracy on faces framed
+        as in training (see :ref:`bench-landmarks-framing`); if yours always
+        are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that little
+        more accurate.
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped), for
@@ -171,7 +175,7 @@ class LandmarkEstimator(ImageEstimator):
                  presence_weight=_LOSS["presence_weight"],
                  point_weight=_LOSS["point_weight"],
                  heatmap_weight=_LOSS["heatmap_weight"], landmark_names=None,
-                 flip_pairs=None, tta_reframe=1, tta_shift=0.5, lr=4e-3, **kwargs):
+                 flip_pairs=None, tta_reframe=4, tta_shift=0.5, lr=4e-3, **kwargs):
         super().__init__(module, criterion, tta_shift=tta_shift,
                          tta_reframe=tta_reframe, lr=lr, **kwargs)
         self.loss = loss
@@ -212,12 +216,14 @@ class LandmarkEstimator(ImageEstimator):
             landmark_names=self._data_attribute("landmark_names_"))
 
     def _default_augmenter(self):
-        # rotation for accuracy, zoom and shift on a quarter of the faces for
-        # the re-framing pass; a flip only when the pairs are known
-        # (docs/benchmarks.rst, bench-landmarks-augment)
+        # rotation for accuracy; zoom, shift and wide tilts on a quarter of the
+        # faces, cut windows and lost detail on others, for the re-framing
+        # passes; a flip only when the pairs are known (docs/benchmarks.rst,
+        # bench-landmarks-framing)
         return Augmenter(flip=0.5 if self.flip_pairs is not None else 0.0,
                          scale=(0.5, 1.25), shift=0.1, rotation=12.0,
-                         reframe_prob=0.25)
+                         reframe_rotation=45.0, reframe_prob=0.25, cut=0.25,
+                         lowres=0.25)
 
     # -- prediction ---------------------------------------------------------
 

@@ -135,7 +135,8 @@ def test_flip_needs_flip_pairs(data):
     # the default re-framing pass
     aug = tiny()._augmenter()
     assert aug.rotation > 0 and aug.scale[0] < 1 and aug.shift > 0
-    assert 0 < aug.reframe_prob < 1 and tiny().tta_reframe == 1
+    assert 0 < aug.reframe_prob < 1 and aug.reframe_rotation > aug.rotation
+    assert 0 < aug.cut < 1 and tiny().tta_reframe > 1
     from sklocalize import LocalizerEstimator
     assert LocalizerEstimator()._augmenter().rotation == 0
     est = tiny().fit(X, y)
