@@ -131,7 +131,7 @@ class PredictionModule(torch.nn.Module):
         """
         outputs = predict_outputs(self._outputs, float_images(X), self.task,
                                   image_size=self.image_size, chunk=None,
-                                  tolerance=None,
+                                  traceable=True,
                                   **self.tta)
         heads = self.task.probabilities(outputs)
         return self.task.decode(heads, self.threshold), self.task.proba(heads)

@@ -104,11 +104,12 @@ class LandmarkEstimator(ImageEstimator):
         small face looks once re-framing enlarges it; jitters brightness and
         contrast, and flips horizontally when ``flip_pairs`` is given:
         ``Augmenter(flip=0.5 or 0, scale=(0.5, 1.25), shift=0.1, rotation=12,
-        reframe_rotation=45, reframe_prob=0.25, cut=0.25, lowres=0.25)``. So that ``tta_reframe`` finds faces
-        whatever detector framed them, for a little accuracy on faces framed
-        as in training (see :ref:`bench-landmarks-framing`); if yours always
-        are, ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that little
-        more accurate.
+        reframe_rotation=45, reframe_prob=0.25, cut=0.25, lowres=0.25)``.
+        So that ``tta_reframe`` finds faces whatever detector framed them,
+        for a little accuracy on faces framed as in training (see
+        :ref:`bench-landmarks-framing`); if yours always are,
+        ``Augmenter(scale=(1, 1), shift=0, rotation=12)`` is that little more
+        accurate.
     tta_flip : bool, default=False
         Test-time flip: average the predictions on each image and on its
         mirror image (points mirrored back and their pairs swapped), for

@@ -89,7 +89,7 @@ def frame_motion(old, new, image_size):
 
 
 def predict_outputs(forward, X, task, *, image_size, tta_flip=False, tta_shift=0.0,
-                    tta_reframe=0, tolerance=0.5, chunk=1024):
+                    tta_reframe=0, tolerance=0.5, traceable=False, chunk=1024):
     """The network's outputs on ``X`` under test-time augmentation.
 
     Parameters
@@ -111,12 +111,15 @@ def predict_outputs(forward, X, task, *, image_size, tta_flip=False, tta_shift=0
     tta_reframe : int, default=0
         The most re-framing passes (``task.reframing``): an image stops
         earlier once its frame moves less than ``tolerance``.
-    tolerance : float or None, default=0.5
+    tolerance : float, default=0.5
         Pixels of the network's input (:func:`frame_motion`) under which an
         image's frame has stopped moving, and its last pass is made; half a
-        pixel, a fraction of the error of a point. None makes every pass on
-        every image, as a traced graph must (its operations cannot depend on
-        the values of the images).
+        pixel, a fraction of the error of a point.
+    traceable : bool, default=False
+        Make every pass on every image, keeping each image's frame once it
+        has settled (``torch.where``), as a traced graph must: its
+        operations cannot depend on the values of the images. The outputs
+        are those of the default, which passes over the settled images.
     chunk : int or None, default=1024
         Images augmented at a time: their mirror images and resampled copies
         are all the memory the augmentation takes beyond ``X``, however large
@@ -136,7 +139,8 @@ def predict_outputs(forward, X, task, *, image_size, tta_flip=False, tta_shift=0
         parts = [predict_outputs(forward, X[start:start + chunk], task,
                                  image_size=image_size, tta_flip=flip,
                                  tta_shift=shift, tta_reframe=reframe,
-                                 tolerance=tolerance, chunk=None)
+                                 tolerance=tolerance, traceable=traceable,
+                                 chunk=None)
                  for start in range(0, X.shape[0], chunk)]
         return tuple(torch.cat(p) for p in zip(*parts))
     h, w = image_size
@@ -151,24 +155,25 @@ def predict_outputs(forward, X, task, *, image_size, tta_flip=False, tta_shift=0
                        torch.zeros(n, 2), flip=flip, moves=moves)
     outputs = _flipped(forward, X, task, flip)  # only finds the object
     matrix, t = task.reframing(outputs, image_size)
-    moving = None  # every image, until frames settle
+    moving = torch.ones(X.shape[0], dtype=torch.bool)  # until its frame settles
     for _ in range(reframe - 1):  # the passes before the last move the frame
-        index = slice(None) if moving is None else moving.nonzero().squeeze(1)
-        if moving is not None and not len(index):
+        if traceable:  # every image, its frame kept once settled
+            points = _warped(forward, X, task, matrix, t, flip=flip, moves=no_move)
+            new_matrix, new_t = task.reframing(points, image_size)
+            still = frame_motion((matrix, t), (new_matrix, new_t), image_size)
+            matrix = torch.where(moving[:, None, None], new_matrix, matrix)
+            t = torch.where(moving[:, None], new_t, t)
+            moving = moving & (still >= tolerance)
+            continue
+        index = moving.nonzero().squeeze(1)  # the same, for the moving only
+        if not len(index):
             break
         points = _warped(forward, X[index], task, matrix[index], t[index],
                          flip=flip, moves=no_move)
         new = task.reframing(points, image_size)
-        if tolerance is not None:
-            still = frame_motion((matrix[index], t[index]), new,
-                                 image_size) < tolerance
-            moving = torch.ones(X.shape[0], dtype=torch.bool) if moving is None \
-                else moving.clone()
-            moving[index] = ~still
-        if moving is None or tolerance is None:
-            matrix, t = new
-        else:
-            matrix, t = matrix.clone(), t.clone()
-            matrix[index], t[index] = new
+        still = frame_motion((matrix[index], t[index]), new, image_size)
+        matrix, t, moving = matrix.clone(), t.clone(), moving.clone()
+        matrix[index], t[index] = new
+        moving[index] = still >= tolerance
     moved = _warped(forward, X, task, matrix, t, flip=flip, moves=moves)
     return (outputs[0], *moved[1:])  # the presence of the image as given

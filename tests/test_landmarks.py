@@ -380,6 +380,17 @@ def test_reframe_converges_from_tighter_and_looser_frames(zoom, degrees):
     assert error(20) < 2e-3  # converged from either side
     # and stopped once the frames settled: far fewer than 20 passes
     assert len(calls) < 12 and calls[-1] == 2
+    # a traced graph makes every pass, keeping settled frames: the same points
+    from sklocalize.tta import predict_outputs
+
+    def outputs(traceable):
+        return predict_outputs(lambda images: forward(images, 2),
+                               est._check_X(X, reset=False), est._task(),
+                               image_size=est.image_size_, tta_reframe=20,
+                               traceable=traceable)[1]
+
+    calls.clear()
+    torch.testing.assert_close(outputs(True), outputs(False), rtol=0, atol=1e-9)
 
 
 def test_frame_motion_in_input_pixels():
