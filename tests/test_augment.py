@@ -14,6 +14,7 @@ from ._helpers import TINY_MODULE, pixel_centre, point_image, tiny_localization
 SIZE = 32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("kind", ["flip", "affine", "all"])
 def test_bright_pixel_stays_under_its_landmark(seed, kind):
@@ -50,6 +51,7 @@ def test_bright_pixel_stays_under_its_landmark(seed, kind):
         assert abs((row + 0.5) / SIZE - px[j, 1]) <= tol
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("size", [(32, 32), (24, 40)])
 @pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
@@ -73,6 +75,7 @@ def test_bright_pixel_follows_a_rotation(seed, size, interpolation):
         assert abs((r + 0.5) / h - float(ya[0, 2])) <= 1.0 / h + 1e-6
 
 
+@pytest.mark.slow
 def test_rotation_by_a_right_angle_is_exact():
 
     X = torch.zeros(1, 1, 16, 16)
@@ -148,6 +151,7 @@ def test_aspect_change_moves_the_box_with_the_rectangle(seed):
     assert abs(inside.sum().item() / SIZE ** 2 - bw * bh) <= 2 * (bw + bh) / SIZE
 
 
+@pytest.mark.slow
 def test_saturation_is_a_blend_with_each_pixels_grey():
     X = torch.rand(5, 3, 8, 8)
     y = torch.tensor([[1.0, .4, .5, .3, .2, 1.0]] * 5)

@@ -161,6 +161,7 @@ def test_bad_in_channels_are_named(cls, in_channels):
         cls(in_channels=in_channels)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", TRUNKS)
 @pytest.mark.parametrize("shape", [(2, 1, 64, 64), (3, 64, 64), (2, 4, 64, 64)])
 def test_input_of_the_wrong_shape_is_an_error(cls, shape):
@@ -647,6 +648,7 @@ def test_lite0_comes_from_the_package_and_its_hash_is_checked(no_lite0_source,
     assert torch.equal(net._conv_stem.weight, state["_conv_stem.weight"])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _installed(LITE0_PACKAGE),
                     reason=f"{LITE0_PACKAGE} is not installed (make bench-deps)")
 def test_the_real_lite0_weights_load_and_recognise_photos(tmp_path, monkeypatch):

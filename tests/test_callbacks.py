@@ -21,6 +21,7 @@ def lrs(est):
     return [b["lr"] for epoch in est.history_ for b in epoch["batches"] if "lr" in b]
 
 
+@pytest.mark.slow
 def test_cosine_schedule_warms_up_then_decays_to_the_final_factor():
     X, y = tiny_localization(n=32)
     est = tiny(lr=1e-2).fit(X, y)
@@ -53,6 +54,7 @@ def test_factor_shape():
     assert cb.factor(100, 100) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_precise_batch_norm_matches_the_final_weights():
     X, y = tiny_localization(n=40)
     est = tiny(max_epochs=2).fit(X, y)
@@ -98,6 +100,7 @@ def test_callback_parameters_survive_a_get_set_round_trip():
     assert dict(twin.fit(X, y).callbacks_)["lr_schedule"].warmup == 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("use_caching", [True, False])
 def test_epoch_scoring_with_the_package_scorers(use_caching):
     from skorch.callbacks import EpochScoring

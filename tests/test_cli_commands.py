@@ -148,6 +148,7 @@ def test_train_prints_the_true_counts_and_saves(box_model):
     assert (root / "model.skl").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_predict_boxes_in_each_photos_pixels(box_model, tmp_path):
     root, _ = box_model
     truth, labels = write_boxes(tmp_path / "new", 20, seed=7, size=PHOTO, empty=0)
@@ -177,6 +178,7 @@ def test_predict_boxes_in_each_photos_pixels(box_model, tmp_path):
     assert frame.class_proba.between(0.5, 1).all()
 
 
+@pytest.mark.slow
 def test_predict_draws_one_png_per_photo(box_model, tmp_path):
     root, _ = box_model
     write_boxes(tmp_path / "new", 4, seed=9, size=PHOTO, empty=0)
@@ -394,6 +396,7 @@ def test_predict_and_evaluate_landmarks(face_model, tmp_path):
     assert "NME (box-normalised)" in table(out)
 
 
+@pytest.mark.slow
 def test_landmark_option_errors(face_model, capsys):
     root, _ = face_model
     common = ["train", "--task", "landmarks", "--annotations",

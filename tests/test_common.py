@@ -72,6 +72,7 @@ def case(request):
     return cls(**PARAMS), X, y
 
 
+@pytest.mark.slow
 def test_fit_returns_self_and_is_idempotent(case):
     est, X, y = case
     assert est.fit(X, y) is est
@@ -79,6 +80,7 @@ def test_fit_returns_self_and_is_idempotent(case):
     np.testing.assert_array_equal(first, est.fit(X, y).predict_proba(X))
 
 
+@pytest.mark.slow
 def test_does_not_overwrite_params_or_touch_dict(case):
     est, X, y = case
     params = clone(est).get_params()
@@ -94,6 +96,7 @@ def test_does_not_overwrite_params_or_touch_dict(case):
     assert set(est.__dict__) == set(state)
 
 
+@pytest.mark.slow
 def test_dtypes_memory_layouts_and_readonly(case, tmp_path):
     est, X, y = case
     est.fit(X, y)
@@ -105,6 +108,7 @@ def test_dtypes_memory_layouts_and_readonly(case, tmp_path):
     assert clone(est).fit(memmap, y).predict(memmap).shape == y.shape
 
 
+@pytest.mark.slow
 def test_sample_order_and_subset_invariance(case):
     est, X, y = case
     est.fit(X, y)

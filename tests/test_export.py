@@ -261,6 +261,7 @@ def test_export_refuses_a_flip_that_predict_refuses(fitted_estimators, tmp_path)
         est.to_torchscript(tmp_path / "model.pt")
 
 
+@pytest.mark.slow
 def test_export_raises_where_the_file_differs(fitted_estimators, tmp_path,
                                               monkeypatch):
     est = copy.deepcopy(fitted_estimators[LocalizerEstimator][0])

@@ -347,6 +347,7 @@ class ShyCentroids(BlobCentroids):
         return presence, ref + 0.5 * (points - ref)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zoom, degrees", [(2.0, 0.0), (0.5, 0.0), (2.0, 30.0),
                                            (0.5, -30.0)])
 def test_reframe_converges_from_tighter_and_looser_frames(zoom, degrees):

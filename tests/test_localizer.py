@@ -123,6 +123,7 @@ def test_box_losses_train(data, box_loss):
     assert np.isfinite(est.history_[-1, "train_loss"])
 
 
+@pytest.mark.slow
 def test_random_state_reproducible_and_global_rng_untouched(data):
     X, y = data
     torch.manual_seed(123)

@@ -260,6 +260,7 @@ def test_weighted_metrics_hand_computed():
     assert landmark_pck(y_true, y_pred, sample_weight=[3, 1]) == pytest.approx(7 / 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,metric,y_true,y_pred", CASES, ids=IDS)
 @pytest.mark.parametrize("weights,error,match", [
     (np.ones(5), ValueError, r"got shape \(5,\)"),

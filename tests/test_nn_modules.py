@@ -110,6 +110,7 @@ def test_auto_top_down_goes_through_every_stage_of_a_pretrained_trunk(
         assert (len(fine.levels) > 1) == every_stage
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backbone", ["mobilenet_v2", "efficientnet_lite0"])
 @pytest.mark.parametrize("size", [64, 224])
 def test_pretrained_trunk_networks_take_64_to_224_pixels(backbone, size):

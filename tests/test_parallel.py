@@ -22,6 +22,7 @@ def test_set_torch_threads():
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_local_dask_cluster_matches_local_run():
     distributed = pytest.importorskip(
         "distributed", reason="the 'distributed' extra (dask) is not installed")

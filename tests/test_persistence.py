@@ -22,6 +22,7 @@ def _same_predictions(a, b, X):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("device", [None, "cpu"])
 def test_localizer_round_trip(tmp_path, device):
     X, y = tiny_localization(n_classes=3, as_frame=True)
@@ -62,6 +63,7 @@ def test_the_file_names_the_class_by_its_path_and_old_files_load(tmp_path):
             sklocalize.load(tmp_path / "bad.skl")
 
 
+@pytest.mark.slow
 def test_landmark_round_trip_keeps_the_mean_shape(tmp_path):
     X, y = tiny_landmarks()
     est = tiny_estimator(LandmarkEstimator, flip_pairs=list(FACE_FLIP_PAIRS),

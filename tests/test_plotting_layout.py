@@ -60,6 +60,7 @@ def test_a_grid_of_landmarks_keeps_its_title_clear():
     _assert_readable(fig)
 
 
+@pytest.mark.slow
 def test_the_readme_picture_is_readable():
     script = runpy.run_path(str(ROOT / "docs" / "images" / "demo_predictions.py"))
     fig = script["draw"](n_samples=40, epochs=1)

@@ -22,6 +22,7 @@ def _conv_output_dtypes(module):
     return seen, handles
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,make", CASES)
 def test_bfloat16_trains_in_bfloat16_and_keeps_float32_state(cls, make):
     X, y = make()
@@ -44,6 +45,7 @@ def test_bfloat16_trains_in_bfloat16_and_keeps_float32_state(cls, make):
     assert pred.dtype == np.float64 and pred.shape == y.shape
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,make", CASES)
 def test_bfloat16_prediction_is_close_to_float32_on_the_same_weights(cls, make):
     X, y = make()

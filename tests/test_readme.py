@@ -59,6 +59,7 @@ def test_the_readme_has_the_users_journey_first():
     assert commands == ["train", "predict", "evaluate"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
 def test_readme_block_runs(block, folder):
     if block.language in NOT_CODE:

@@ -82,6 +82,7 @@ def case(request):
     return cls, X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", [np.asarray, list, pd.Series, torch.as_tensor])
 def test_fit_takes_weights_in_any_array_form_and_leaves_them_alone(case, form):
     cls, X, y = case
@@ -165,6 +166,7 @@ def test_weights_must_be_requested_under_metadata_routing():
                            params={"sample_weight": np.ones(24)})
 
 
+@pytest.mark.slow
 def test_score_takes_weights(case):
     from sklocalize.metrics import iou_score, landmark_nme
 

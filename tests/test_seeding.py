@@ -29,6 +29,7 @@ def test_a_seeded_fit_and_predict_leave_the_global_generator_alone():
     assert torch.equal(state, torch.get_rng_state())
 
 
+@pytest.mark.slow
 def test_an_unseeded_fit_follows_torch_manual_seed():
     X, y = tiny_localization(n=24)
     runs = []
@@ -39,6 +40,7 @@ def test_an_unseeded_fit_follows_torch_manual_seed():
     np.testing.assert_array_equal(*runs)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls, make, extra", [
     (LocalizerEstimator, tiny_localization, {}),
     (LandmarkEstimator, tiny_landmarks, {"flip_pairs": []})])
@@ -58,6 +60,7 @@ def test_fits_in_threads_equal_the_same_fits_one_after_another(cls, make, extra)
     assert not np.array_equal(alone[0], alone[1])
 
 
+@pytest.mark.slow
 def test_predict_in_threads_leaves_the_global_generator_alone():
     X, y = tiny_localization(n=24)
     est = tiny_estimator(LocalizerEstimator).fit(X, y)
@@ -69,6 +72,7 @@ def test_predict_in_threads_leaves_the_global_generator_alone():
     assert torch.equal(state, torch.get_rng_state())
 
 
+@pytest.mark.slow
 def test_grid_search_under_threads_is_reproducible():
     X, y = tiny_localization(n=32)
     search = GridSearchCV(tiny_estimator(LocalizerEstimator, **RANDOM),

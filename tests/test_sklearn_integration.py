@@ -26,6 +26,7 @@ def data():
     return tiny_localization(n=30)
 
 
+@pytest.mark.slow
 def test_cross_val_score_default_and_named_scorer(data):
     X, y = data
     est = LocalizerEstimator(**PARAMS)
@@ -38,6 +39,7 @@ def test_cross_val_score_default_and_named_scorer(data):
     assert np.all(loss <= 0)
 
 
+@pytest.mark.slow
 def test_cross_validate_multi_metric(data):
     X, y = data
     scoring = {name: get_scorer(name) for name in
@@ -49,6 +51,7 @@ def test_cross_validate_multi_metric(data):
         assert np.all(np.isfinite(res[f"test_{name}"]))
 
 
+@pytest.mark.slow
 def test_cross_validate_with_dataframe_target():
     X, frame = tiny_localization(n=30, as_frame=True)
     res = cross_validate(LocalizerEstimator(**PARAMS), X, frame, cv=3,
@@ -57,6 +60,7 @@ def test_cross_validate_with_dataframe_target():
     assert np.all(np.isfinite(res["test_cls"]))
 
 
+@pytest.mark.slow
 def test_grid_search_parallel_refit_iou(data):
     X, y = data
     grid = {
@@ -79,6 +83,7 @@ def test_grid_search_parallel_refit_iou(data):
     assert search.predict(X).shape == y.shape
 
 
+@pytest.mark.slow
 def test_pipeline_after_2d_transformer_in_grid_search(data):
     X, y = data
     flat = X.reshape(len(X), -1) * 7.0 + 3.0  # not on a 0-1 scale
@@ -121,6 +126,7 @@ def faces():
     return tiny_landmarks(n=30)
 
 
+@pytest.mark.slow
 def test_landmarks_cross_val_score_and_cross_validate(faces):
     X, y = faces
     est = LandmarkEstimator(**PARAMS)
@@ -135,6 +141,7 @@ def test_landmarks_cross_val_score_and_cross_validate(faces):
     assert np.all((res["test_pck"] >= 0) & (res["test_pck"] <= 1))
 
 
+@pytest.mark.slow
 def test_landmarks_grid_search_parallel(faces):
     X, y = faces
     search = GridSearchCV(

@@ -36,6 +36,7 @@ def task(request):
     return request.param, make(n=32), get_scorer(scorer)
 
 
+@pytest.mark.slow
 def test_early_stopping_on_validation_and_train_loss(task):
     cls, (X, y), _ = task
     est = tiny_estimator(cls, max_epochs=30, lr=1e-7, train_split=0.25, callbacks=[
@@ -46,6 +47,7 @@ def test_early_stopping_on_validation_and_train_loss(task):
     assert len(est.history_) == 2
 
 
+@pytest.mark.slow
 def test_checkpoint_load_params_and_load_init_state(task, tmp_path):
     cls, (X, y), _ = task
     best = Checkpoint(dirname=tmp_path, monitor="valid_loss_best")
@@ -62,6 +64,7 @@ def test_checkpoint_load_params_and_load_init_state(task, tmp_path):
     assert len(again.history_) == len(est.history_) + 1
 
 
+@pytest.mark.slow
 def test_lr_scheduler_replaces_the_cosine_schedule(task):
     cls, (X, y), _ = task
     est = tiny_estimator(cls, max_epochs=3, lr=1e-2, callbacks=[
@@ -70,6 +73,7 @@ def test_lr_scheduler_replaces_the_cosine_schedule(task):
     assert est.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2 / 8)
 
 
+@pytest.mark.slow
 def test_freezer_and_unfreezer_on_the_trunk(task):
     cls, (X, y), _ = task
     seen = []
@@ -84,6 +88,7 @@ def test_freezer_and_unfreezer_on_the_trunk(task):
     assert seen == [True, True, False]
 
 
+@pytest.mark.slow
 def test_epoch_scoring_with_the_package_scorers(task):
     cls, (X, y), scorer = task
     est = tiny_estimator(cls, max_epochs=2, train_split=0.25, callbacks=[
