@@ -35,7 +35,7 @@ from .geometry import (
 )
 from .targets import decode_landmarks, decode_localization
 
-__all__ = ["LandmarkTask", "LocalizationTask"]
+__all__ = ["TASKS", "LandmarkTask", "LocalizationTask"]
 
 
 def _moved_boxes(xyxy, matrix, shift, inverse=False):
@@ -61,6 +61,17 @@ class LocalizationTask:
     """
 
     name = "localization"
+    #: the presence column of the tidy target and of ``predict_frame``
+    presence_column = "p_c"
+    #: whether the target names a class
+    has_classes = True
+    #: what its annotations are called
+    annotations = "box annotations"
+    #: where no image is without an object, background crops supply some
+    needs_background = True
+    #: a cross-validated search's score: its name in tables, the scorer, and
+    #: the sign that turns the scorer's value into that score
+    search_score = ("mean IoU", "iou", 1)
     loss_terms = ("presence", "box", "class", "edge")
     n_predicted = 3
     min_visible = 0.25
@@ -191,6 +202,11 @@ class LandmarkTask:
     """
 
     name = "landmarks"
+    presence_column = "p"
+    has_classes = False
+    annotations = "landmarks"
+    needs_background = False
+    search_score = ("NME (box-normalised)", "neg_nme", -1)
     loss_terms = ("presence", "points", "heatmap")
     n_predicted = 2
 
@@ -347,3 +363,7 @@ class LandmarkTask:
     def decode(probabilities, threshold):
         """``predict``'s layout (:func:`~sklocalize.targets.decode_landmarks`)."""
         return decode_landmarks(*probabilities, threshold=threshold)
+
+
+#: the task objects' classes by name: the one answer to "which task is this?"
+TASKS = {task.name: task for task in (LocalizationTask, LandmarkTask)}

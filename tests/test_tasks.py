@@ -203,3 +203,19 @@ def test_landmark_names_must_differ():
     with pytest.raises(ValueError, match=r"landmark_names must be different "
                                          r"names; got \['eye'\] more than once"):
         tiny_estimator(LandmarkEstimator, landmark_names=names).fit(X, y)
+
+
+def test_each_task_object_answers_what_the_command_line_asks():
+    from sklocalize.metrics import SCORERS
+    from sklocalize.tasks import TASKS
+
+    assert set(TASKS) == {"localization", "landmarks"}
+    for est, make in ((LocalizerEstimator(), tiny_localization),
+                      (LandmarkEstimator(), tiny_landmarks)):
+        task = TASKS[est._task().name]
+        assert isinstance(est._task(), task)
+        _, y = make(n=4, as_frame=True)
+        assert task.presence_column == y.columns[0]
+        assert task.has_classes == ("label" in y.columns)
+        name, scorer, sign = task.search_score
+        assert SCORERS[scorer].task == task.name and sign in (1, -1)

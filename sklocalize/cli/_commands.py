@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from ._data import (
-    _LANDMARK_ONLY,
     _backbone,
     _color,
     _estimator,
@@ -38,10 +37,10 @@ def train(args):
     import time
 
     from ..recipes import photo_settings
+    from ..tasks import TASKS
 
     task = args.task
-    _options_for(task, args, _LANDMARK_ONLY if task == "localization"
-                 else ("--no-background",))
+    _options_for(task, args)
     _check_writable(args.save, "--save")
     # refuse an unknown --param before reading anything
     _estimator(task, seed=args.seed, epochs=args.epochs, progress=False,
@@ -77,7 +76,7 @@ def train(args):
     if args.holdout:
         X_train, X_test, y_train, y_test = _split(X, y, task, args.seed, args.holdout)
         print(f"Held out {len(X_test)} images ({args.holdout:.0%}, stratified by "
-              f"presence{' and class' if task == 'localization' else ''}) to "
+              f"presence{' and class' if TASKS[task].has_classes else ''}) to "
               f"measure the model; training on the other {len(X_train)}.")
         # crops of the held-out photos too, so that the table (and the
         # presence threshold) see images without an object
@@ -199,9 +198,7 @@ def predict(args):
 
     est = _load_model(args.model)
     task = est._task().name
-    if task == "landmarks" and args.box_format is not None:
-        raise CommandError("--box-format is for a localization model; "
-                           f"{args.model} holds a landmark model.")
+    _options_for(task, args)
     paths = _photo_paths(args.photos)
     if args.draw:
         # named by the photos' own names, not their paths: a path as given
@@ -230,7 +227,7 @@ def predict(args):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False, float_format="%.6g")
-    present = int((frame["p_c" if task == "localization" else "p"] == 1).sum())
+    present = int((frame[est._task().presence_column] == 1).sum())
     print(f"Wrote the predictions for {len(frame)} photos ({present} with an "
           f"object) to {out}.")
     if args.draw:
@@ -247,8 +244,7 @@ def evaluate(args):
     """``sklocalize evaluate``: the metrics of a saved model on annotations."""
     est = _load_model(args.model)
     task = est._task().name
-    _options_for(task, args, ("--normalize", "--pixel-offset")
-                 if task == "localization" else ())
+    _options_for(task, args)
     try:
         X, y, _ = _read(task, args.annotations, args.images, fmt=args.format,
                         image_size=est.image_size_, color=_color(est),
@@ -256,7 +252,7 @@ def evaluate(args):
                         landmark_names=getattr(est, "landmark_names_", None),
                         pixel_offset=args.pixel_offset, on_error=args.on_error)
     except ValueError as exc:
-        what = "box annotations" if task == "localization" else "landmarks"
+        what = est._task().annotations
         raise CommandError(f"{_one_line(exc)} (read as {what}: {args.model} holds "
                            f"a {type(est).__name__})") from exc
     print(f"Read {len(X)} images from {args.annotations}: {_summary(y, task)}.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ._options import (
     FILE_FORMATS,
+    TASK_OPTIONS,
     CommandError,
     RunFailed,
     _epochs,
@@ -108,8 +109,11 @@ def _add_background(X, y, images, seed, quiet=False):
 def _with_background(task, X, y, args, quiet=False):
     """``X, y`` with background crops added where the task needs them (no
     image is without an object) and the option allows."""
-    if (task == "localization" and args.no_background is None
-            and not (y["p_c"] == 0).any()):
+    from ..tasks import TASKS
+
+    spec = TASKS[task]
+    if (spec.needs_background and args.no_background is None
+            and not (y[spec.presence_column] == 0).any()):
         return _add_background(X, y, args.images, args.seed, quiet)
     return X, y
 
@@ -176,8 +180,9 @@ def _search(est, X, y, task, seed):
     from ..model_selection import StratifiedTargetKFold
 
     grid = {"lr": [est.lr / 2, est.lr, est.lr * 2]}
-    name, scorer, sign = (("mean IoU", "iou", 1) if task == "localization"
-                          else ("NME (box-normalised)", "neg_nme", -1))
+    from ..tasks import TASKS
+
+    name, scorer, sign = TASKS[task].search_score
     search = GridSearchCV(
         clone(est).set_params(verbose=0), grid,
         cv=StratifiedTargetKFold(3, shuffle=True, random_state=seed, task=task),
@@ -227,7 +232,7 @@ def _estimator(task, *, seed, epochs, progress, params=(), settings=None):
     then ``--epochs`` and the ``--param`` values, set."""
     from .. import LandmarkEstimator, LocalizerEstimator
 
-    cls = LocalizerEstimator if task == "localization" else LandmarkEstimator
+    cls = {c()._task().name: c for c in (LocalizerEstimator, LandmarkEstimator)}[task]
     est = cls(random_state=seed, verbose=2 if progress else 0,
               **(settings.params if settings is not None else {}))
     if epochs is not None:
@@ -257,13 +262,10 @@ def _color(est):
     return "gray" if est.n_channels_ == 1 else "rgb"
 
 
-def _options_for(task, args, names):
-    """Refuse the options given in ``names`` that ``task`` does not take."""
-    for name in names:
-        if getattr(args, name.lstrip("-").replace("-", "_"), None) is not None:
-            other = "landmarks" if task == "localization" else "localization"
-            raise CommandError(f"{name} is for {other}, not {task}.")
-
-
-_LANDMARK_ONLY = ("--flip-pairs", "--landmark-names", "--normalize",
-                  "--pixel-offset")
+def _options_for(task, args):
+    """Refuse an option given that belongs to another task than ``task``
+    (``TASK_OPTIONS``)."""
+    for other, names in TASK_OPTIONS.items():
+        for name in names if other != task else ():
+            if getattr(args, name.lstrip("-").replace("-", "_"), None) is not None:
+                raise CommandError(f"{name} is for {other}, not {task}.")

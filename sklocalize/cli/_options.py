@@ -14,6 +14,10 @@ IMAGE_SIZES = {"scratch": 64, "mobilenet_v2": 128, "efficientnet_lite0": 128}
 BOX_FILE_FORMATS = ("auto", "voc", "coco", "yolo", "csv")
 LANDMARK_FILE_FORMATS = ("auto", "text", "csv")
 FILE_FORMATS = {"localization": BOX_FILE_FORMATS, "landmarks": LANDMARK_FILE_FORMATS}
+# the options that belong to one task: given with the other, an error
+TASK_OPTIONS = {"localization": ("--no-background", "--box-format"),
+                "landmarks": ("--flip-pairs", "--landmark-names", "--normalize",
+                              "--pixel-offset")}
 ALL_FILE_FORMATS = sorted({*BOX_FILE_FORMATS, *LANDMARK_FILE_FORMATS})
 _NOUNS = {"localization": "localization", "landmarks": "landmark"}
 

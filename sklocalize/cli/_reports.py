@@ -37,15 +37,18 @@ def _presence(y, task, classes=None):
     import numpy as np
     import pandas as pd
 
-    column = "p_c" if task == "localization" else "p"
+    from ..tasks import TASKS
+
+    spec = TASKS[task]
+    column = spec.presence_column
     if isinstance(y, pd.DataFrame) and column in y.columns:
         present = y[column].to_numpy(dtype=float) == 1
         labels = (y["label"].to_numpy()[present]
-                  if task == "localization" and "label" in y.columns else None)
+                  if spec.has_classes and "label" in y.columns else None)
         return present, labels
     y = np.asarray(y, dtype=float)
     present = y[:, 0] == 1
-    if task != "localization":
+    if not spec.has_classes:
         return present, None
     index = np.nan_to_num(y[present, 5:]).argmax(axis=1)
     names = np.asarray(classes, dtype=object) if classes is not None else None
