@@ -7,6 +7,7 @@ its deterministic building block. The geometry is :mod:`sklocalize.geometry`'s.
 """
 
 from functools import partial
+from numbers import Real
 
 import numpy as np
 import torch
@@ -145,33 +146,17 @@ class Augmenter:
 
     def check(self):
         """Validate the settings; raise ValueError naming the bad one."""
-        try:
-            low, high = (float(v) for v in self.cut_scale)
-        except (TypeError, ValueError):
-            low = high = None
-        if low is None or not 0 < low <= high <= 1:
-            raise ValueError("Augmenter cut_scale must be (low, high) with 0 < low "
-                             f"<= high <= 1; got {self.cut_scale!r}.")
-        try:
-            low, high = (float(v) for v in self.lowres_scale)
-        except (TypeError, ValueError):
-            low = high = None
-        if low is None or not 1 <= low <= high:
-            raise ValueError("Augmenter lowres_scale must be (low, high) with 1 <= "
-                             f"low <= high; got {self.lowres_scale!r}.")
+        for name, ok, expected in (
+                ("scale", lambda lo, hi: 0 < lo <= hi, "0 < low <= high"),
+                ("cut_scale", lambda lo, hi: 0 < lo <= hi <= 1,
+                 "0 < low <= high <= 1"),
+                ("lowres_scale", lambda lo, hi: 1 <= lo <= hi, "1 <= low <= high")):
+            _check_range(getattr(self, name), name, ok, expected)
         for name in ("flip", "reframe_prob", "cut", "lowres"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"Augmenter {name} must be a probability in "
                                  f"[0, 1]; got {value!r}.")
-        try:
-            lo, hi = (float(v) for v in self.scale)
-        except (TypeError, ValueError):
-            raise ValueError(f"Augmenter scale must be (low, high) with 0 < low "
-                             f"<= high; got {self.scale!r}.") from None
-        if not 0 < lo <= hi:
-            raise ValueError(f"Augmenter scale must be (low, high) with 0 < low <= "
-                             f"high; got {self.scale!r}.")
         for name in ("shift", "brightness", "contrast", "saturation"):
             value = getattr(self, name)
             if not 0 <= value < 1:
@@ -185,12 +170,11 @@ class Augmenter:
                              f"{INTERPOLATIONS}; got {self.interpolation!r}.")
         for name in ("rotation", "reframe_rotation"):
             value = getattr(self, name)
-            if value is not None and not 0 <= value <= 180:
+            if value is None and name == "reframe_rotation":
+                continue
+            if not (isinstance(value, Real) and 0 <= value <= 180):
                 raise ValueError(f"Augmenter {name} must be in [0, 180] degrees; "
                                  f"got {value!r}.")
-        if self.rotation is None:
-            raise ValueError("Augmenter rotation must be in [0, 180] degrees; got "
-                             "None.")
         return self
 
     def __call__(self, X, y, task, generator=None):
@@ -289,6 +273,17 @@ class Augmenter:
             nearest = torch.minimum(torch.maximum(torch.zeros_like(low), low), high)
             t = torch.where(ok, drawn, torch.where(fits, nearest, t))
         return affine_transform(X, y, task, matrix, t, mode=self.interpolation)
+
+
+def _check_range(value, name, ok, expected):
+    """Raise unless ``value`` is a pair ``(low, high)`` that ``ok`` accepts."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        low = high = None
+    if low is None or not ok(low, high):
+        raise ValueError(f"Augmenter {name} must be (low, high) with {expected}; "
+                         f"got {value!r}.")
 
 
 def _cut_windows(X, y, task, probability, scale, generator=None):
