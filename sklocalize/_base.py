@@ -21,7 +21,6 @@ Its loss parameters are listed in ``_loss_params``: they have the
 criterion's names and defaults (``_params.loss_defaults``).
 """
 
-import contextlib
 import inspect
 import numbers
 import os
@@ -38,14 +37,10 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
-    EpochTimer,
     LRScheduler,
-    PassthroughScoring,
-    ProgressBar,
 )
 from skorch.dataset import ValidSplit
 from skorch.utils import to_tensor
@@ -56,6 +51,7 @@ from ._params import (
     build_criterion,
     fit_generator,
     init_params,
+    naming_parameters,
     seeded_global,
 )
 from ._prediction import PredictionMixin, float32_default
@@ -64,41 +60,16 @@ from ._validation import (
     callback_entries,
     check_callback_entries,
     check_device,
-    check_images,
-    check_pixel_scale,
     check_precision,
     check_sample_weight,
     check_torch_load_kwargs,
-    pixel_scale,
+    validate_images,
 )
 from .augment import Augmenter
-from .callbacks import CosineLR, PlainPrintLog, PreciseBatchNorm, check_callbacks
+from .callbacks import PreciseBatchNorm, check_callbacks, default_callbacks
 from .dataset import AugmentedDataset, ImageDataset, collate_batch, is_batched_dataset
 from .nn.backbones import load_backbone_weights
-from .nn.losses import LOSSES
 from .nn.modules import BACKBONES
-
-
-def loss_constraints(loss_params):
-    """The parameter constraints of an estimator's loss parameters that the
-    two tasks share: the form's name, and weights that are not negative."""
-    weight = [Interval(Real, 0, None, closed="left")]
-    return {"loss": [StrOptions(set(LOSSES))],
-            **{name: weight for name in loss_params if name.endswith("_weight")}}
-
-
-@contextlib.contextmanager
-def _naming_parameters(prefix, routed):
-    """Re-raise a TypeError or ValueError from building a component (the
-    module, the optimizer) with the ``prefix__*`` parameters that were set."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        given = ", ".join(f"{prefix}__{k}={v!r}" for k, v in routed.items())
-        raise type(exc)(
-            f"The {prefix} could not be built from its parameters (set on the "
-            f"estimator as {prefix}__<name>; given: {given or 'none'}): {exc}"
-        ) from exc
 
 
 def _raised_by_callback(exc):
@@ -262,23 +233,9 @@ class ImageEstimator(PredictionMixin, NeuralNet):
 
     @property
     def _default_callbacks(self):
-        callbacks = [
-            ("precise_bn", PreciseBatchNorm()),
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-        ]
-        for term in self._task().loss_terms:
-            for prefix in ("train", "valid"):
-                name = f"{prefix}_{term}_loss"
-                callbacks.append((name, PassthroughScoring(
-                    name=name, on_train=prefix == "train")))
-        if not self._user_schedules_lr():
-            callbacks.append(("lr_schedule", CosineLR()))
-        callbacks.append(("print_log", PlainPrintLog()))
-        if isinstance(self.verbose, numbers.Number) and self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks
+        return default_callbacks(
+            self._task().loss_terms, schedule_lr=not self._user_schedules_lr(),
+            progress_bar=isinstance(self.verbose, numbers.Number) and self.verbose >= 2)
 
     def initialize_callbacks(self):
         """skorch's, with :class:`~sklocalize.callbacks.PreciseBatchNorm`
@@ -456,7 +413,7 @@ class ImageEstimator(PredictionMixin, NeuralNet):
                         "from the data at fit, so leave it out."
                     )
             kwargs = {**kwargs, **sizes}
-        with _naming_parameters("module", self.get_params_for("module")):
+        with naming_parameters("module", self.get_params_for("module")):
             module = self.initialized_instance(self.module, kwargs)
         if self._pretrained() and self._rng is not None:
             # at fit only: a loaded estimator's weights replace these anyway
@@ -497,7 +454,7 @@ class ImageEstimator(PredictionMixin, NeuralNet):
         -------
         self : object
         """
-        with _naming_parameters("optimizer", self.get_params_for("optimizer")):
+        with naming_parameters("optimizer", self.get_params_for("optimizer")):
             return super().initialize_optimizer(*args, **kwargs)
 
     def initialize_criterion(self):
@@ -523,30 +480,8 @@ class ImageEstimator(PredictionMixin, NeuralNet):
     # fitting
 
     def _check_X(self, X, *, reset):
-        """``X`` as a checked (n, C, H, W) tensor; its shape learned at fit
-        (``reset``) or compared with what fit saw."""
-        _check_feature_names(self, X, reset=reset)  # a DataFrame's, as sklearn
-        Xt = check_images(X, image_shape=self.image_shape,
-                          min_samples=2 if reset else 1, owner=type(self).__name__)
-        c, h, w = Xt.shape[1:]
-        scale = pixel_scale(Xt)
-        if reset:
-            self.n_channels_ = c
-            self.image_size_ = (h, w)
-            self.n_features_in_ = c * h * w
-            self.pixel_scale_ = scale
-        else:
-            check_pixel_scale(scale, getattr(self, "pixel_scale_", scale),
-                              type(self).__name__)
-            fitted = (self._data_attribute("n_channels_"), *self.image_size_)
-            if (c, h, w) != fitted:
-                raise ValueError(
-                    f"X has images of shape (n_channels, height, width) = "
-                    f"{(c, h, w)}, but this {type(self).__name__} was fitted on "
-                    f"{fitted}. Resize the images (and keep the channel count) "
-                    "to match."
-                )
-        return Xt
+        """``X`` as a checked (n, C, H, W) tensor (``validate_images``)."""
+        return validate_images(self, X, reset=reset)
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Initialize the module (unless ``warm_start``) and train it.

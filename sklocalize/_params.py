@@ -7,11 +7,14 @@ import contextlib
 import functools
 import inspect
 import threading
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .nn.losses import LOSSES
 
 
 @functools.lru_cache(maxsize=256)
@@ -150,3 +153,25 @@ def seeded_global(generator, device):
     with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def loss_constraints(loss_params):
+    """The parameter constraints of an estimator's loss parameters that the
+    two tasks share: the form's name, and weights that are not negative."""
+    weight = [Interval(Real, 0, None, closed="left")]
+    return {"loss": [StrOptions(set(LOSSES))],
+            **{name: weight for name in loss_params if name.endswith("_weight")}}
+
+
+@contextlib.contextmanager
+def naming_parameters(prefix, routed):
+    """Re-raise a TypeError or ValueError from building a component (the
+    module, the optimizer) with the ``prefix__*`` parameters that were set."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        given = ", ".join(f"{prefix}__{k}={v!r}" for k, v in routed.items())
+        raise type(exc)(
+            f"The {prefix} could not be built from its parameters (set on the "
+            f"estimator as {prefix}__<name>; given: {given or 'none'}): {exc}"
+        ) from exc

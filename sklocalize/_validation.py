@@ -12,6 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse
 import torch
+from sklearn.utils.validation import _check_feature_names
 from skorch.callbacks import Callback
 
 MIN_IMAGE_SIZE = 16
@@ -474,3 +475,32 @@ def check_torch_load_kwargs(torch_load_kwargs):
             f"torch_load_kwargs['weights_only'] must be True or False; got "
             f"{weights_only!r}."
         )
+
+
+def validate_images(estimator, X, *, reset):
+    """``X`` as a checked (n, C, H, W) tensor for ``estimator``, as
+    scikit-learn's ``validate_data`` checks ``X``: at fit (``reset``) the
+    images' channels, size and pixel scale are learned into the estimator's
+    ``n_channels_``, ``image_size_``, ``n_features_in_`` and
+    ``pixel_scale_``; afterwards they are compared with them."""
+    _check_feature_names(estimator, X, reset=reset)  # a DataFrame's, as sklearn
+    owner = type(estimator).__name__
+    Xt = check_images(X, image_shape=estimator.image_shape,
+                      min_samples=2 if reset else 1, owner=owner)
+    c, h, w = Xt.shape[1:]
+    scale = pixel_scale(Xt)
+    if reset:
+        estimator.n_channels_ = c
+        estimator.image_size_ = (h, w)
+        estimator.n_features_in_ = c * h * w
+        estimator.pixel_scale_ = scale
+        return Xt
+    check_pixel_scale(scale, getattr(estimator, "pixel_scale_", scale), owner)
+    fitted = (estimator._data_attribute("n_channels_"), *estimator.image_size_)
+    if (c, h, w) != fitted:
+        raise ValueError(
+            f"X has images of shape (n_channels, height, width) = {(c, h, w)}, "
+            f"but this {owner} was fitted on {fitted}. Resize the images (and "
+            "keep the channel count) to match."
+        )
+    return Xt

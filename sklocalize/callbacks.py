@@ -5,7 +5,15 @@ import re
 import sys
 
 import torch
-from skorch.callbacks import Callback, Checkpoint, EarlyStopping, PrintLog
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 from torch import nn
 
 from .dataset import AugmentedDataset, ImageDataset, is_batched_dataset
@@ -238,3 +246,32 @@ def check_callbacks(net):
                 "(e.g. train_split=0.2) or the callback's monitor (e.g. "
                 "'train_loss')."
             )
+
+
+def default_callbacks(loss_terms, *, schedule_lr=True, progress_bar=False):
+    """The estimators' built-in callbacks: the batch-norm pass, the epoch
+    timer, the loss and each of its ``loss_terms`` recorded per epoch, the
+    cosine schedule (unless the user schedules the learning rate), the epoch
+    table and, with ``progress_bar``, skorch's progress bar.
+
+    Returns
+    -------
+    callbacks : list of (name, callback)
+    """
+    callbacks = [
+        ("precise_bn", PreciseBatchNorm()),
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+    ]
+    for term in loss_terms:
+        for prefix in ("train", "valid"):
+            name = f"{prefix}_{term}_loss"
+            callbacks.append((name, PassthroughScoring(
+                name=name, on_train=prefix == "train")))
+    if schedule_lr:
+        callbacks.append(("lr_schedule", CosineLR()))
+    callbacks.append(("print_log", PlainPrintLog()))
+    if progress_bar:
+        callbacks.append(("progress_bar", ProgressBar()))
+    return callbacks

@@ -4,9 +4,9 @@
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import ImageEstimator, loss_constraints
+from ._base import ImageEstimator
 from ._docs import shared_docstring
-from ._params import loss_defaults
+from ._params import loss_constraints, loss_defaults
 from ._validation import check_landmark_names
 from .augment import Augmenter
 from .metrics import landmark_nme

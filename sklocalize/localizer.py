@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import ImageEstimator, loss_constraints
+from ._base import ImageEstimator
 from ._docs import shared_docstring
-from ._params import loss_defaults
+from ._params import loss_constraints, loss_defaults
 from .metrics import iou_score
 from .nn.losses import BOX_LOSSES, LocalizationLoss
 from .nn.modules import LocalizerNet
