@@ -79,12 +79,13 @@ def cli(*args):
     return done.stdout + done.stderr, time.perf_counter() - t0
 
 
-def score(predictions, annots):
-    """Per new photo: IoU with its largest kangaroo, and with the kangaroo the
-    box overlaps most (0 where none is predicted)."""
+def photo_scores(predictions, every_box):
+    """Per photo: IoU of the predicted ``x1, y1, x2, y2`` with its largest
+    kangaroo, and with the kangaroo the box overlaps most (0 where none is
+    predicted); ``every_box`` holds each photo's kangaroos, in the
+    predictions' units."""
     rows = []
-    for _, row in predictions.iterrows():
-        boxes, _ = voc_boxes(annots / f"{Path(row['file']).stem}.xml")
+    for (_, row), boxes in zip(predictions.iterrows(), every_box):
         found = row["p_c"] == 1
         box = row[["x1", "y1", "x2", "y2"]].to_numpy(float)
         rows.append({
@@ -92,6 +93,23 @@ def score(predictions, annots):
             "iou_any": float(iou(box, boxes).max()) if found else 0.0,
             "found": found, "several": len(boxes) > 1})
     return pd.DataFrame(rows)
+
+
+def score(predictions, annots):
+    """``photo_scores`` of predictions in photo pixels, against the photos'
+    VOC files in ``annots``."""
+    return photo_scores(predictions, [
+        voc_boxes(annots / f"{Path(file).stem}.xml")[0]
+        for file in predictions["file"]])
+
+
+def iou_columns(scores):
+    """The table's columns of ``photo_scores``."""
+    return {"mean IoU": scores["iou"].mean(),
+            "IoU, any kangaroo": scores["iou_any"].mean(),
+            "IoU, one kangaroo": scores.loc[~scores["several"], "iou"].mean(),
+            "IoU, several": scores.loc[scores["several"], "iou"].mean(),
+            "found": int(scores["found"].sum())}
 
 
 def mean_box_iou(train_xml, test_xml):
@@ -143,11 +161,7 @@ def main(argv=None):
             scores = score(pd.read_csv(out), annots)
             per_seed.append(scores)
             records.append({
-                "seed": seed, "mean IoU": scores["iou"].mean(),
-                "IoU, any kangaroo": scores["iou_any"].mean(),
-                "IoU, one kangaroo": scores.loc[~scores["several"], "iou"].mean(),
-                "IoU, several": scores.loc[scores["several"], "iou"].mean(),
-                "found": int(scores["found"].sum()),
+                "seed": seed, **iou_columns(scores),
                 "train + retrain s": train_s, "predict s": predict_s})
             print(records_table(records[-1:]), flush=True)
     table = pd.DataFrame(records)

@@ -30,7 +30,7 @@ from sklearn.model_selection import KFold
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import command_line, machine, records_table  # noqa: E402
-from kangaroo import iou, voc_boxes  # noqa: E402
+from kangaroo import iou_columns, photo_scores, voc_boxes  # noqa: E402
 
 from sklocalize import LocalizerEstimator  # noqa: E402
 from sklocalize.datasets import background_crops, load_boxes  # noqa: E402
@@ -76,23 +76,10 @@ def main(argv=None):
         est = LocalizerEstimator(**settings.params, random_state=k).fit(X_fit, y_fit)
         train_s = time.perf_counter() - t0
         pred = est.predict_frame(X[test], box_format="xyxy")
-        scores = []
-        for (_, row), boxes in zip(pred.iterrows(), [every_box[i] for i in test]):
-            found = row["p_c"] == 1
-            box = row[["x1", "y1", "x2", "y2"]].to_numpy(float)
-            big = boxes[np.argmax((boxes[:, 2] - boxes[:, 0])
-                                  * (boxes[:, 3] - boxes[:, 1]))]
-            scores.append((iou(box, big[None])[0] if found else 0.0,
-                           iou(box, boxes).max() if found else 0.0,
-                           found, len(boxes) > 1))
-        scores = pd.DataFrame(scores, columns=["iou", "any", "found", "several"])
+        scores = photo_scores(pred, [every_box[i] for i in test])
         records.append({
-            "fold (seed)": k, "new photos": len(test),
-            "mean IoU": scores["iou"].mean(),
-            "IoU, any kangaroo": scores["any"].mean(),
-            "IoU, one kangaroo": scores.loc[~scores["several"], "iou"].mean(),
-            "IoU, several": scores.loc[scores["several"], "iou"].mean(),
-            "found": int(scores["found"].sum()), "train images": len(X_fit),
+            "fold (seed)": k, "new photos": len(test), **iou_columns(scores),
+            "train images": len(X_fit),
             "epochs": settings.params["max_epochs"], "train s": train_s})
         print(records_table(records[-1:]), flush=True)
 
