@@ -203,18 +203,17 @@ class Augmenter:
             y = task.flip(y, mask)
             flipped = mask.nonzero().squeeze(1)
         lo, hi = self.scale
-        if ((lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0
-                or self.aspect > 0 or self.reframe_rotation):
+        moves = ((lo, hi) != (1, 1) or self.shift > 0 or self.rotation > 0
+                 or self.aspect > 0 or self.reframe_rotation)
+        if moves or self.cut > 0 or self.lowres > 0:
+            # these read where the pixels are: mirror first, into a copy
             X = _mirrored(X, flipped, in_place=False)
             flipped = None
+        if moves:
             X, y = self._affine(X, y, task, generator)
         if self.cut > 0:
-            X = _mirrored(X, flipped, in_place=X is not given)
-            flipped = None
             X = _cut_windows(X, y, task, self.cut, self.cut_scale, generator)
         if self.lowres > 0:
-            X = _mirrored(X, flipped, in_place=X is not given)
-            flipped = None
             X = _low_resolution(X, self.lowres, self.lowres_scale, generator)
         if self.saturation > 0 and X.shape[1] == 3:
             # towards (or away from) each pixel's grey: one pass, a new tensor
